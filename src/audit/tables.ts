@@ -1,0 +1,34 @@
+import { bigint, index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+
+export const ACTOR_TYPES = ['USER', 'PARTNER', 'SYSTEM', 'PUBLIC'] as const;
+export const OUTCOMES = ['SUCCESS', 'DENIED', 'FAILURE'] as const;
+
+/**
+ * Append-only (a trigger refuses UPDATE and DELETE). Each row stores the hash of the previous row and its own hash
+ * over its content, so an edited or removed row breaks the chain. Rows never hold personal data, only record ids.
+ */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    at: timestamp({ withTimezone: true, precision: 3 }).notNull(),
+    actorType: text({ enum: ACTOR_TYPES }).notNull(),
+    actorId: text(),
+    actorRole: text(),
+    action: text().notNull(),
+    targetType: text(),
+    targetId: text(),
+    outcome: text({ enum: OUTCOMES }).notNull(),
+    ip: text(),
+    requestId: text(),
+    details: jsonb().$type<Record<string, unknown>>(),
+    prevHash: text().notNull(),
+    hash: text().notNull(),
+  },
+  (t) => [
+    index('audit_log_at_idx').on(t.at),
+    index('audit_log_target_idx').on(t.targetType, t.targetId),
+    index('audit_log_actor_idx').on(t.actorId),
+    index('audit_log_action_idx').on(t.action),
+  ],
+);

@@ -1,0 +1,104 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const divisionCode = /^\d{6}$/;
+
+const boolish = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  PUBLIC_URL: z.url().optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  COUNTY_CODE: z.string().regex(divisionCode, 'must be a 6-digit GB/T 2260 county code').default('320324'),
+  DIVISIONS_FILE: z.string().optional(),
+  SECRETS_FILE: z.string().optional(),
+  DATA_KEY: z.base64().optional(),
+  HMAC_KEY: z.base64().optional(),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
+  LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+  LOGIN_LOCK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: boolish.default(false),
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
+});
+
+export type Env = z.input<typeof EnvSchema>;
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  isProduction: boolean;
+  host: string;
+  port: number;
+  publicUrl: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  databasePoolMax: number;
+  countyCode: string;
+  divisionsFile: string | undefined;
+  secretsFile: string;
+  dataKey: string | undefined;
+  hmacKey: string | undefined;
+  accessTokenTtlSeconds: number;
+  loginMaxFailures: number;
+  loginLockSeconds: number;
+  logLevel: string;
+  trustProxy: boolean;
+  graphqlMaxDepth: number;
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly issues: string[]) {
+    super(`Invalid configuration:\n  ${issues.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the configuration; throws ConfigError naming every bad variable. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "unset", so `FOO= npm start` falls back to the default.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  if ((e.DATA_KEY === undefined) !== (e.HMAC_KEY === undefined)) {
+    throw new ConfigError(['DATA_KEY and HMAC_KEY must be given together (or neither, to use SECRETS_FILE)']);
+  }
+  for (const [name, value] of [['DATA_KEY', e.DATA_KEY], ['HMAC_KEY', e.HMAC_KEY]] as const) {
+    if (value !== undefined && Buffer.from(value, 'base64').length !== 32) {
+      throw new ConfigError([`${name}: must be 32 bytes, base64-encoded`]);
+    }
+  }
+  const dataDir = path.resolve(e.DATA_DIR);
+  return {
+    env: e.NODE_ENV,
+    isProduction: e.NODE_ENV === 'production',
+    host: e.HOST,
+    port: e.PORT,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    dataDir,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    countyCode: e.COUNTY_CODE,
+    divisionsFile: e.DIVISIONS_FILE,
+    secretsFile: e.SECRETS_FILE ?? path.join(dataDir, 'secrets.json'),
+    dataKey: e.DATA_KEY,
+    hmacKey: e.HMAC_KEY,
+    accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+    loginMaxFailures: e.LOGIN_MAX_FAILURES,
+    loginLockSeconds: e.LOGIN_LOCK_SECONDS,
+    logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY,
+    graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
+  };
+}

@@ -1,0 +1,6 @@
+// Every table, gathered for drizzle-kit and the typed client. Each module owns its tables.
+export * from './tables';
+export * from '../audit/tables';
+export * from '../auth/tables';
+export * from '../jurisdiction/tables';
+export * from '../keys/tables';

@@ -1,0 +1,14 @@
+import type { Deps } from '../deps';
+import type { Caller } from '../policy/actor';
+import { createLoaders, type Loaders } from './loaders';
+
+/** What every resolver gets: the services' dependencies, who is calling, and per-request batch loaders. */
+export interface GraphQLContext {
+  deps: Deps;
+  caller: Caller;
+  loaders: Loaders;
+}
+
+export function createContext(deps: Deps, caller: Caller): GraphQLContext {
+  return { deps, caller, loaders: createLoaders(deps) };
+}

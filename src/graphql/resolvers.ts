@@ -1,0 +1,40 @@
+import { GraphQLScalarType } from 'graphql';
+import { auditResolvers } from '../audit/resolvers';
+import { authResolvers } from '../auth/resolvers';
+import { jurisdictionResolvers } from '../jurisdiction/resolvers';
+import type { Resolvers } from './generated/types';
+import { DateScalar, DateTimeScalar, JSONScalar } from './scalars';
+
+const baseResolvers: Resolvers = {
+  Date: DateScalar,
+  DateTime: DateTimeScalar,
+  JSON: JSONScalar,
+  Query: {
+    serverInfo: async (_, __, { deps, loaders }) => ({
+      countyCode: deps.config.countyCode,
+      countyName: (await loaders.division.load(deps.config.countyCode))?.name ?? null,
+      version: process.env.npm_package_version ?? '0.1.0',
+    }),
+  },
+};
+
+/** Each module contributes its own resolver map; this merges them type by type and refuses a field resolved twice. */
+function merge(...maps: Resolvers[]): Resolvers {
+  const out: Record<string, Record<string, unknown> | GraphQLScalarType> = {};
+  for (const map of maps) {
+    for (const [type, value] of Object.entries(map)) {
+      if (value instanceof GraphQLScalarType) {
+        out[type] = value;
+        continue;
+      }
+      const target = (out[type] ??= {}) as Record<string, unknown>;
+      for (const [field, resolver] of Object.entries(value as Record<string, unknown>)) {
+        if (field in target) throw new Error(`${type}.${field} is resolved by two modules`);
+        target[field] = resolver;
+      }
+    }
+  }
+  return out as Resolvers;
+}
+
+export const resolvers = merge(baseResolvers, authResolvers, jurisdictionResolvers, auditResolvers);

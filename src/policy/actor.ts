@@ -1,0 +1,19 @@
+import type { Role } from '../auth/tables';
+
+/** Who is asking. Every service call carries one; the policy module decides what it may do. */
+export type Actor =
+  | { kind: 'anonymous' }
+  | { kind: 'user'; userId: string; username: string; role: Role; scope: string | null }
+  | { kind: 'partner'; countyCode: string }
+  | { kind: 'system'; name: string };
+
+export type UserActor = Extract<Actor, { kind: 'user' }>;
+
+/** The actor plus where the request came from, for the audit log. */
+export interface Caller {
+  actor: Actor;
+  ip?: string | undefined;
+  requestId?: string | undefined;
+}
+
+export const systemCaller = (name: string): Caller => ({ actor: { kind: 'system', name } });

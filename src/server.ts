@@ -1,0 +1,45 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { boot, type BootOptions } from './bootstrap';
+import type { Config } from './config';
+import type { Database } from './db/client';
+import type { Deps } from './deps';
+import { createHttpApp } from './http/app';
+import { createApollo, graphqlMiddleware } from './http/graphql';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  deps: Deps;
+  database: Database;
+  /** Stops taking requests, lets those in flight finish, then closes the database. */
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, opts: BootOptions = {}): Promise<RunningServer> {
+  const { deps, database } = await boot(config, opts);
+  const httpServer = http.createServer();
+  const apollo = createApollo(deps, httpServer);
+  await apollo.start();
+  const app = createHttpApp(deps, { graphql: graphqlMiddleware(deps, apollo) });
+  httpServer.on('request', app);
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  deps.logger.info({ url, publicUrl: config.publicUrl }, 'hometown-link registry listening');
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    deps,
+    database,
+    close: () =>
+      (closing ??= (async () => {
+        await apollo.stop(); // drains the HTTP server too
+        if (!opts.database) await database.close();
+      })()),
+  };
+}
