@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { appendAudit, auditStandalone } from '../audit/service';
 import type { Db } from '../db/client';
 import type { Deps } from '../deps';
-import { AppError, badInput, conflict, notFound, tooManyRequests, unauthenticated } from '../errors';
+import { AppError, badInput, conflict, notFound, requireUuid, tooManyRequests, unauthenticated } from '../errors';
 import { requireDivision } from '../jurisdiction/divisions';
 import type { Actor, Caller, UserActor } from '../policy/actor';
 import { authorize } from '../policy/policy';
@@ -96,7 +96,7 @@ export interface UserChanges {
 export async function updateUser(deps: Deps, caller: Caller, id: string, changes: UserChanges): Promise<User> {
   const admin = authorize(caller.actor, 'user.manage');
   return deps.db.transaction(async (tx) => {
-    const [current] = await tx.select().from(users).where(eq(users.id, id)).for('update');
+    const [current] = await tx.select().from(users).where(eq(users.id, requireUuid('id', id))).for('update');
     if (!current) throw notFound('User', id);
     if (changes.disabled && current.id === admin.userId) throw conflict('you cannot disable your own account');
     const role = changes.role ?? current.role;
@@ -165,7 +165,7 @@ export async function listUsers(deps: Deps, caller: Caller, filter: { role?: Rol
 export async function getUser(deps: Deps, caller: Caller, id: string): Promise<User> {
   const me = caller.actor.kind === 'user' && caller.actor.userId === id;
   if (!me) authorize(caller.actor, 'user.read');
-  const [row] = await deps.db.select().from(users).where(eq(users.id, id));
+  const [row] = await deps.db.select().from(users).where(eq(users.id, requireUuid('id', id)));
   if (!row) throw notFound('User', id);
   return row;
 }

@@ -21,14 +21,16 @@ export async function openTestDatabase(): Promise<TestDatabase> {
     const u = new URL(url);
     u.pathname = `/${name}`;
     const database = await openDatabase({ databaseUrl: u.toString(), poolMax: 5 });
+    let closed: Promise<void> | undefined;
     return {
       ...database,
       url: u.toString(),
-      close: async () => {
-        await database.close();
-        await admin.unsafe(`drop database if exists ${name} with (force)`);
-        await admin.end();
-      },
+      close: () =>
+        (closed ??= (async () => {
+          await database.close();
+          await admin.unsafe(`drop database if exists ${name} with (force)`);
+          await admin.end();
+        })()),
     };
   }
   const dump = new Blob([fs.readFileSync(inject('pgliteTemplateFile'))]);

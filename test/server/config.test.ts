@@ -1,0 +1,40 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config';
+
+describe('configuration', () => {
+  it('has working defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ port: 4000, countyCode: '320324', databaseUrl: undefined, isProduction: false, accessTokenTtlSeconds: 900 });
+    expect(c.dataDir).toMatch(/data$/);
+  });
+
+  it('names every bad variable', () => {
+    try {
+      loadConfig({ PORT: 'eighty', COUNTY_CODE: '3203', DATABASE_URL: 'mysql://x', NODE_ENV: 'staging' });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      const msg = (e as Error).message;
+      for (const name of ['PORT', 'COUNTY_CODE', 'DATABASE_URL', 'NODE_ENV']) expect(msg).toContain(name);
+    }
+  });
+
+  it('wants both data keys or neither, each 32 bytes', () => {
+    const key = Buffer.alloc(32, 1).toString('base64');
+    expect(() => loadConfig({ DATA_KEY: key })).toThrow(/together/);
+    expect(() => loadConfig({ DATA_KEY: key, HMAC_KEY: Buffer.alloc(8).toString('base64') })).toThrow(/HMAC_KEY/);
+    expect(loadConfig({ DATA_KEY: key, HMAC_KEY: key }).dataKey).toBe(key);
+  });
+
+  it('stops the server at start with a clear message and exit code 78', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, PORT: 'not-a-port', DATABASE_URL: '' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.status).toBe(78);
+    expect(r.stderr).toContain('Invalid configuration');
+    expect(r.stderr).toContain('PORT');
+  });
+});
