@@ -29,6 +29,14 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: boolish.default(false),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
+  TIME_ZONE: z
+    .string()
+    .refine((tz) => Intl.supportedValuesOf('timeZone').includes(tz) || tz === 'UTC', 'unknown IANA time zone')
+    .default('Asia/Shanghai'),
+  REPORT_GRACE_DAYS: z.coerce.number().int().min(0).max(90).default(15),
+  DUE_SOON_DAYS: z.coerce.number().int().min(1).max(90).default(14),
+  RETENTION_DAYS_AFTER_WITHDRAWAL: z.coerce.number().int().min(0).max(3650).default(30),
+  RETENTION_DAYS_AFTER_RETURN: z.coerce.number().int().min(0).max(36500).default(1095),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -53,6 +61,12 @@ export interface Config {
   logLevel: string;
   trustProxy: boolean;
   graphqlMaxDepth: number;
+  timeZone: string;
+  /** Days after a period's end before its report counts as overdue. */
+  reportGraceDays: number;
+  dueSoonDays: number;
+  retentionDaysAfterWithdrawal: number;
+  retentionDaysAfterReturn: number;
 }
 
 export class ConfigError extends Error {
@@ -100,5 +114,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
+    timeZone: e.TIME_ZONE,
+    reportGraceDays: e.REPORT_GRACE_DAYS,
+    dueSoonDays: e.DUE_SOON_DAYS,
+    retentionDaysAfterWithdrawal: e.RETENTION_DAYS_AFTER_WITHDRAWAL,
+    retentionDaysAfterReturn: e.RETENTION_DAYS_AFTER_RETURN,
   };
 }

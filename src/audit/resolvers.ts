@@ -1,5 +1,5 @@
 import type { Resolvers } from '../graphql/generated/types';
-import { decodeCursor, encodeCursor, pageSize } from '../graphql/cursor';
+import { connection, decodeCursor, pageSize } from '../graphql/cursor';
 import { authorize } from '../policy/policy';
 import { queryAudit, verifyAuditChain } from './service';
 
@@ -11,10 +11,7 @@ export const auditResolvers: Resolvers = {
       authorize(caller.actor, 'audit.read');
       const beforeId = after ? decodeCursor(after, isId) : undefined;
       const { rows, hasMore } = await queryAudit(deps.db, filter ?? {}, pageSize(first, 500), beforeId);
-      return {
-        edges: rows.map((node) => ({ cursor: encodeCursor(node.id), node })),
-        pageInfo: { hasNextPage: hasMore, endCursor: rows.length ? encodeCursor(rows[rows.length - 1]!.id) : null },
-      };
+      return connection(rows, hasMore, (r) => r.id);
     },
     verifyAuditChain: async (_, __, { deps, caller }) => {
       authorize(caller.actor, 'audit.read');

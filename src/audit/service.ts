@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import type { Actor, Caller } from '../policy/actor';
+import { actorColumns, type Caller } from '../policy/actor';
 import { GENESIS_HASH, entryHash } from './chain';
 import { auditLog } from './tables';
 
@@ -17,19 +17,6 @@ export interface AuditEvent {
 
 // Any constant works; it only has to be the same everywhere so chained inserts take turns.
 const CHAIN_LOCK_KEY = 7_301_324;
-
-function actorColumns(actor: Actor): { actorType: 'USER' | 'PARTNER' | 'SYSTEM' | 'PUBLIC'; actorId: string | null; actorRole: string | null } {
-  switch (actor.kind) {
-    case 'user':
-      return { actorType: 'USER', actorId: actor.userId, actorRole: actor.role };
-    case 'partner':
-      return { actorType: 'PARTNER', actorId: actor.countyCode, actorRole: 'PARTNER_COUNTY' };
-    case 'system':
-      return { actorType: 'SYSTEM', actorId: actor.name, actorRole: null };
-    case 'anonymous':
-      return { actorType: 'PUBLIC', actorId: null, actorRole: null };
-  }
-}
 
 /**
  * Appends one entry to the audit chain. Call it inside the transaction that makes the change, as its last

@@ -1,10 +1,10 @@
 import type { Resolvers } from '../graphql/generated/types';
-import { authorize } from '../policy/policy';
+import { authorizeUser } from '../policy/policy';
 import { changePassword, createUser, getUser, listUsers, login, updateUser } from './service';
 
 export const authResolvers: Resolvers = {
   Query: {
-    me: (_, __, { deps, caller }) => getUser(deps, caller, authorize(caller.actor, 'session.me').userId),
+    me: (_, __, { deps, caller }) => getUser(deps, caller, authorizeUser(caller.actor, 'session.me').userId),
     users: (_, args, { deps, caller }) => listUsers(deps, caller, args),
     user: (_, { id }, { deps, caller }) => getUser(deps, caller, id),
   },

@@ -6,7 +6,7 @@ import type { Deps } from '../deps';
 import { AppError, badInput, conflict, notFound, requireUuid, tooManyRequests, unauthenticated } from '../errors';
 import { requireDivision } from '../jurisdiction/divisions';
 import type { Actor, Caller, UserActor } from '../policy/actor';
-import { authorize } from '../policy/policy';
+import { authorize, authorizeUser } from '../policy/policy';
 import { DUMMY_HASH_PROMISE, MIN_PASSWORD_LENGTH, hashPassword, verifyPassword } from './passwords';
 import { loginThrottle, ROLES, users, type Role } from './tables';
 
@@ -63,9 +63,9 @@ async function checkScope(db: Db, role: Role, scope: string | null | undefined):
   return s;
 }
 
-/** Creates a user. `caller` must be a county admin, except for the bootstrap command (system caller). */
+/** Creates a user: a county admin, or the bootstrap command (system caller). */
 export async function createUser(deps: Deps, caller: Caller, input: NewUserInput): Promise<User> {
-  if (caller.actor.kind !== 'system') authorize(caller.actor, 'user.manage');
+  authorize(caller.actor, 'user.manage');
   const username = parseUsername(input.username);
   const displayName = input.displayName.trim();
   if (!displayName) throw badInput('displayName', 'must not be empty');
@@ -94,7 +94,7 @@ export interface UserChanges {
 
 /** Disable/enable, re-scope or rename a user; any change of power invalidates their outstanding tokens. */
 export async function updateUser(deps: Deps, caller: Caller, id: string, changes: UserChanges): Promise<User> {
-  const admin = authorize(caller.actor, 'user.manage');
+  const admin = authorizeUser(caller.actor, 'user.manage');
   return deps.db.transaction(async (tx) => {
     const [current] = await tx.select().from(users).where(eq(users.id, requireUuid('id', id))).for('update');
     if (!current) throw notFound('User', id);
@@ -124,7 +124,7 @@ export async function updateUser(deps: Deps, caller: Caller, id: string, changes
 }
 
 export async function changePassword(deps: Deps, caller: Caller, oldPassword: string, newPassword: string): Promise<void> {
-  const me = authorize(caller.actor, 'session.me');
+  const me = authorizeUser(caller.actor, 'session.me');
   checkPassword(newPassword);
   const [current] = await deps.db.select().from(users).where(eq(users.id, me.userId));
   if (!current || !(await verifyPassword(oldPassword, current.passwordHash))) throw badInput('oldPassword', 'wrong password');
@@ -140,6 +140,7 @@ export async function changePassword(deps: Deps, caller: Caller, oldPassword: st
 
 /** Sets a password without the old one: the admin command line, for locked-out users. */
 export async function resetPassword(deps: Deps, caller: Caller, username: string, newPassword: string): Promise<void> {
+  authorize(caller.actor, 'user.manage');
   checkPassword(newPassword);
   const passwordHash = await hashPassword(newPassword);
   await deps.db.transaction(async (tx) => {

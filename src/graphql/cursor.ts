@@ -22,3 +22,11 @@ export function pageSize(first: number | null | undefined, max = 200, fallback =
   if (!Number.isInteger(n) || n < 1 || n > max) throw badInput('first', `must be between 1 and ${max}`);
   return n;
 }
+
+/** A Relay-style page from rows fetched with one extra to tell whether more follow. */
+export function connection<T>(rows: T[], hasMore: boolean, keyOf: (row: T) => unknown) {
+  const edges = rows.map((node) => ({ cursor: encodeCursor(keyOf(node)), node }));
+  return { edges, pageInfo: { hasNextPage: hasMore, endCursor: edges.length ? edges[edges.length - 1]!.cursor : null } };
+}
+
+export const isUuidCursor = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(v);

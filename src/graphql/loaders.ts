@@ -1,15 +1,57 @@
 import DataLoader from 'dataloader';
+import { inArray } from 'drizzle-orm';
+import { agreementHistory, type AgreementEvent } from '../agreements/history';
+import { activeAgreementsOf, listCommitmentItems, loadAgreements, versionsOf, type Agreement, type CommitmentItem } from '../agreements/service';
+import { users } from '../auth/tables';
+import type { User } from '../auth/service';
 import type { Deps } from '../deps';
 import { getDivisions, type Division } from '../jurisdiction/divisions';
+import { liaisonContacts } from '../liaisons/tables';
+import type { LiaisonContact } from '../liaisons/service';
+import { consentsOf, type Consent } from '../people/consent';
+import { dependantsOf, loadPeople, type Dependant, type Person } from '../people/service';
+import { lastReportsOf, loadReports, type StatusReport } from '../reports/service';
 
-/** Per-request batching: a page of N records resolves its related records in one query per kind. */
+/** One loader keyed by id: fetches a batch, returns results in key order (undefined where missing). */
+function byKey<T, K extends string>(fetch: (keys: readonly K[]) => Promise<T[]>, keyOf: (row: T) => K) {
+  return new DataLoader<K, T | undefined>(async (keys) => {
+    const rows = await fetch(keys);
+    const map = new Map(rows.map((r) => [keyOf(r), r]));
+    return keys.map((k) => map.get(k));
+  });
+}
+
+/** One loader keyed by parent id returning all children, grouped. */
+function groupedBy<T>(fetch: (keys: readonly string[]) => Promise<T[]>, keyOf: (row: T) => string) {
+  return new DataLoader<string, T[]>(async (keys) => {
+    const rows = await fetch(keys);
+    const map = new Map<string, T[]>();
+    for (const r of rows) map.set(keyOf(r), [...(map.get(keyOf(r)) ?? []), r]);
+    return keys.map((k) => map.get(k) ?? []);
+  });
+}
+
+/**
+ * Per-request batching: a page of N records resolves each kind of related record in one query, so the number of
+ * queries does not grow with the page size.
+ */
 export function createLoaders(deps: Deps) {
+  const db = deps.db;
+  let commitmentItems: Promise<CommitmentItem[]> | undefined;
   return {
-    division: new DataLoader<string, Division | undefined>(async (codes) => {
-      const rows = await getDivisions(deps.db, codes);
-      const byCode = new Map(rows.map((r) => [r.code, r]));
-      return codes.map((c) => byCode.get(c));
-    }),
+    division: byKey<Division, string>((codes) => getDivisions(db, codes), (d) => d.code),
+    user: byKey<User, string>((ids) => db.select().from(users).where(inArray(users.id, [...ids])), (u) => u.id),
+    person: byKey<Person, string>((ids) => loadPeople(db, ids), (p) => p.id),
+    agreement: byKey<Agreement, string>((ids) => loadAgreements(db, ids), (a) => a.id),
+    report: byKey<StatusReport, string>((ids) => loadReports(db, ids), (r) => r.id),
+    liaison: byKey<LiaisonContact, string>((ids) => db.select().from(liaisonContacts).where(inArray(liaisonContacts.id, [...ids])), (l) => l.id),
+    activeAgreementByPerson: byKey<Agreement, string>((ids) => activeAgreementsOf(db, ids), (a) => a.personId),
+    lastReportByPerson: byKey<StatusReport, string>((ids) => lastReportsOf(db, ids), (r) => r.personId),
+    dependantsByPerson: groupedBy<Dependant>((ids) => dependantsOf(db, ids), (d) => d.personId),
+    consentsByPerson: groupedBy<Consent>((ids) => consentsOf(db, ids), (c) => c.personId),
+    versionsByPerson: groupedBy<Agreement>((ids) => versionsOf(db, ids), (a) => a.personId),
+    historyByAgreement: groupedBy<AgreementEvent>((ids) => agreementHistory(db, ids), (e) => e.agreementId),
+    commitmentItems: () => (commitmentItems ??= listCommitmentItems(db)),
   };
 }
 

@@ -1,7 +1,11 @@
 import { GraphQLScalarType } from 'graphql';
+import { agreementsResolvers } from '../agreements/resolvers';
 import { auditResolvers } from '../audit/resolvers';
 import { authResolvers } from '../auth/resolvers';
 import { jurisdictionResolvers } from '../jurisdiction/resolvers';
+import { liaisonsResolvers } from '../liaisons/resolvers';
+import { peopleResolvers } from '../people/resolvers';
+import { reportsResolvers } from '../reports/resolvers';
 import type { Resolvers } from './generated/types';
 import { DateScalar, DateTimeScalar, JSONScalar } from './scalars';
 
@@ -37,4 +41,13 @@ function merge(...maps: Resolvers[]): Resolvers {
   return out as Resolvers;
 }
 
-export const resolvers = merge(baseResolvers, authResolvers, jurisdictionResolvers, auditResolvers);
+export const resolvers = merge(
+  baseResolvers,
+  authResolvers,
+  jurisdictionResolvers,
+  auditResolvers,
+  peopleResolvers,
+  agreementsResolvers,
+  reportsResolvers,
+  liaisonsResolvers,
+);

@@ -1,15 +1,6 @@
 import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+import { isIsoDate } from '../calendar';
 import { badInput } from '../errors';
-
-const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
-
-/** True for a real calendar date written YYYY-MM-DD (rejects 2026-02-30). */
-export function isIsoDate(value: string): boolean {
-  const m = DATE_RE.exec(value);
-  if (!m) return false;
-  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-  return d.toISOString().slice(0, 10) === value;
-}
 
 function literal(ast: ValueNode): unknown {
   return ast.kind === Kind.STRING ? ast.value : undefined;

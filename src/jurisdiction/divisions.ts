@@ -7,6 +7,7 @@ import { appendAudit } from '../audit/service';
 import type { Db } from '../db/client';
 import { badInput } from '../errors';
 import type { Caller } from '../policy/actor';
+import { authorize } from '../policy/policy';
 import { divisions } from './tables';
 
 export type Division = typeof divisions.$inferSelect;
@@ -58,6 +59,7 @@ export function builtInSeedFile(countyCode: string): string | undefined {
  * then upserts it in one transaction.
  */
 export async function loadDivisions(db: Db, caller: Caller, countyCode: string, entries: DivisionEntry[]): Promise<number> {
+  authorize(caller.actor, 'division.manage');
   const codes = new Set(entries.map((e) => e.code));
   for (const e of entries) {
     if (!e.code.startsWith(countyCode)) throw badInput('divisions', `${e.code} is not in county ${countyCode}`);

@@ -17,3 +17,19 @@ export interface Caller {
 }
 
 export const systemCaller = (name: string): Caller => ({ actor: { kind: 'system', name } });
+
+export type ActorType = 'USER' | 'PARTNER' | 'SYSTEM' | 'PUBLIC';
+
+/** How an actor is written into audit and history rows. */
+export function actorColumns(actor: Actor): { actorType: ActorType; actorId: string | null; actorRole: string | null } {
+  switch (actor.kind) {
+    case 'user':
+      return { actorType: 'USER', actorId: actor.userId, actorRole: actor.role };
+    case 'partner':
+      return { actorType: 'PARTNER', actorId: actor.countyCode, actorRole: 'PARTNER_COUNTY' };
+    case 'system':
+      return { actorType: 'SYSTEM', actorId: actor.name, actorRole: null };
+    case 'anonymous':
+      return { actorType: 'PUBLIC', actorId: null, actorRole: null };
+  }
+}

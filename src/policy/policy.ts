@@ -3,37 +3,60 @@ import { AppError, unauthenticated } from '../errors';
 import type { Actor, UserActor } from './actor';
 
 /**
- * Where a record sits, as far as the policy needs to know: its village (people, agreements, reports), or the
- * association it belongs to. A rule with `within` compares this with the actor's scope.
+ * Where a record sits, as far as the policy needs to know: its home village (people, agreements, reports), and the
+ * associations the person belongs to. A rule scoped to the record compares this with the actor's scope.
  */
 export interface Target {
   villageCode?: string | null;
   associationIds?: readonly string[];
 }
 
-type Within = 'county' | 'village' | 'association';
-
 interface Rule {
   roles: readonly Role[];
-  /** How the actor's scope must cover the target; 'county' means the whole home county. */
-  within: Within;
+  /** 'county': any actor with the role may; 'record': the actor's scope must cover the target. */
+  within: 'county' | 'record';
+  /** Partner counties may (their bilateral agreement is checked by the exchange before the service is called). */
+  partners?: boolean;
+  /** Jobs and the admin command line may. */
+  system?: boolean;
 }
 
 const ADMIN = ['COUNTY_ADMIN'] as const;
 const ANY_STAFF = ['COUNTY_ADMIN', 'TOWN_SUPERVISOR', 'VILLAGE_OFFICIAL', 'ASSOCIATION_STAFF'] as const;
+const REGISTRY_READERS = ['COUNTY_ADMIN', 'TOWN_SUPERVISOR', 'VILLAGE_OFFICIAL'] as const;
+const REGISTRY_WRITERS = ['COUNTY_ADMIN', 'VILLAGE_OFFICIAL'] as const;
 
 /**
- * The whole rule book: an action missing here is refused. Roles and scopes:
- * COUNTY_ADMIN sees the county; TOWN_SUPERVISOR the villages of its town (village code starts with the town code);
- * VILLAGE_OFFICIAL its own village; ASSOCIATION_STAFF the members of its association.
+ * The whole rule book: an action missing here is refused. Scopes: COUNTY_ADMIN covers the county; TOWN_SUPERVISOR
+ * the villages of its town (village code starts with the town code); VILLAGE_OFFICIAL its own village;
+ * ASSOCIATION_STAFF the people who are members of its association. Town supervisors read but do not edit the
+ * records they supervise.
  */
 const RULES = {
   'session.me': { roles: ANY_STAFF, within: 'county' },
   'division.read': { roles: ANY_STAFF, within: 'county' },
-  'division.manage': { roles: ADMIN, within: 'county' },
+  'division.manage': { roles: ADMIN, within: 'county', system: true },
   'user.read': { roles: ADMIN, within: 'county' },
-  'user.manage': { roles: ADMIN, within: 'county' },
+  'user.manage': { roles: ADMIN, within: 'county', system: true },
   'audit.read': { roles: ADMIN, within: 'county' },
+
+  'person.read': { roles: REGISTRY_READERS, within: 'record' },
+  'person.write': { roles: REGISTRY_WRITERS, within: 'record', partners: true, system: true },
+  'person.revealId': { roles: REGISTRY_WRITERS, within: 'record' },
+  /** Who sees phone numbers unmasked: the official who calls the person. */
+  'person.fullPhone': { roles: ['VILLAGE_OFFICIAL'], within: 'record' },
+  'person.erase': { roles: ADMIN, within: 'county', system: true },
+  'consent.write': { roles: REGISTRY_WRITERS, within: 'record', system: true },
+  'agreement.read': { roles: REGISTRY_READERS, within: 'record' },
+  'agreement.write': { roles: REGISTRY_WRITERS, within: 'record', system: true },
+  'report.read': { roles: REGISTRY_READERS, within: 'record' },
+  'report.write': { roles: REGISTRY_WRITERS, within: 'record', partners: true, system: true },
+  'complaint.read': { roles: REGISTRY_READERS, within: 'record' },
+  'complaint.record': { roles: REGISTRY_READERS, within: 'record' },
+  'complaint.resolve': { roles: ['COUNTY_ADMIN', 'TOWN_SUPERVISOR'], within: 'record' },
+  'commitment.read': { roles: REGISTRY_READERS, within: 'county' },
+  'liaison.read': { roles: REGISTRY_READERS, within: 'county' },
+  'liaison.manage': { roles: ADMIN, within: 'county' },
 } as const satisfies Record<string, Rule>;
 
 export type Action = keyof typeof RULES;
@@ -77,32 +100,40 @@ export function jurisdictionOf(actor: UserActor): Jurisdiction {
   }
 }
 
-function covers(j: Jurisdiction, within: Within, target: Target): boolean {
-  if (within === 'county') return true;
-  if (j.kind === 'county') return true;
-  if (within === 'village') {
-    const v = target.villageCode;
-    if (!v) return false;
-    if (j.kind === 'town') return j.townCode.length > 0 && v.startsWith(j.townCode);
-    if (j.kind === 'village') return v === j.villageCode;
-    return false;
+function covers(j: Jurisdiction, target: Target): boolean {
+  switch (j.kind) {
+    case 'county':
+      return true;
+    case 'town':
+      return j.townCode.length > 0 && !!target.villageCode?.startsWith(j.townCode);
+    case 'village':
+      return j.villageCode.length > 0 && target.villageCode === j.villageCode;
+    case 'association':
+      return (target.associationIds ?? []).includes(j.associationId);
   }
-  return j.kind === 'association' && (target.associationIds ?? []).includes(j.associationId);
 }
 
 /** May this actor do this to that record? Pure: no I/O, so it is cheap and unit-tested on its own. */
 export function can(actor: Actor, action: string, target: Target = {}): boolean {
   const rule = ruleFor(action);
-  if (!rule || actor.kind !== 'user') return false;
-  if (!rule.roles.includes(actor.role)) return false;
-  return covers(jurisdictionOf(actor), rule.within, target);
+  if (!rule) return false;
+  if (actor.kind === 'partner') return rule.partners === true;
+  if (actor.kind === 'system') return rule.system === true;
+  if (actor.kind !== 'user' || !rule.roles.includes(actor.role)) return false;
+  return rule.within === 'county' || covers(jurisdictionOf(actor), target);
 }
 
-/** Throws UNAUTHENTICATED for no user, FORBIDDEN when the rule says no (or there is no rule). */
-export function authorize(actor: Actor, action: Action, target: Target = {}): UserActor {
-  const user = requireUser(actor);
-  if (!can(user, action, target)) throw new PolicyDenied(action, `Not allowed to ${action}`);
-  return user;
+/** Throws UNAUTHENTICATED for an anonymous caller, FORBIDDEN when the rule says no (or there is no rule). */
+export function authorize(actor: Actor, action: Action, target: Target = {}): void {
+  if (actor.kind === 'anonymous') throw unauthenticated();
+  if (!can(actor, action, target)) throw new PolicyDenied(action, `Not allowed to ${action}`);
+}
+
+/** As authorize, for actions only signed-in staff take; returns the user. */
+export function authorizeUser(actor: Actor, action: Action, target: Target = {}): UserActor {
+  authorize(actor, action, target);
+  if (actor.kind !== 'user') throw new PolicyDenied(action, `Not allowed to ${action}`);
+  return actor;
 }
 
 /**

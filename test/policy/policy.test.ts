@@ -13,7 +13,7 @@ describe('policy', () => {
     expect(() => authorize(admin, 'no.such.rule' as never)).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'FORBIDDEN' }) }));
   });
 
-  it('refuses anonymous, partner and system actors on staff rules', () => {
+  it('refuses anonymous, partner and system actors on rules not open to them', () => {
     for (const actor of [{ kind: 'anonymous' }, { kind: 'partner', countyCode: '320506' }, { kind: 'system', name: 'x' }] as Actor[]) {
       expect(can(actor, 'division.read')).toBe(false);
     }

@@ -1,0 +1,47 @@
+import { conflict } from '../errors';
+import type { AgreementStatus, EndReason } from './tables';
+
+/**
+ * The agreement lifecycle as data: DRAFT -> ACTIVE (when both sides have signed) -> ENDED. Amending or renewing
+ * does not change a row's status; it starts a new DRAFT version that replaces this one when it becomes active.
+ */
+export const AGREEMENT_ACTIONS = ['EDIT_DRAFT', 'SIGN', 'ACTIVATE', 'AMEND', 'RENEW', 'END', 'RECORD_REPORT', 'RECORD_COMPLAINT'] as const;
+export type AgreementAction = (typeof AGREEMENT_ACTIONS)[number];
+
+const ALLOWED: Record<AgreementStatus, readonly AgreementAction[]> = {
+  DRAFT: ['EDIT_DRAFT', 'SIGN', 'ACTIVATE', 'END'],
+  ACTIVE: ['AMEND', 'RENEW', 'END', 'RECORD_REPORT', 'RECORD_COMPLAINT'],
+  ENDED: ['RENEW', 'RECORD_COMPLAINT'],
+};
+
+/** Why an agreement in a given status may end. REPLACED is set by the system when a newer version activates. */
+const END_REASONS: Record<AgreementStatus, readonly EndReason[]> = {
+  DRAFT: ['DISCARDED', 'WITHDRAWN', 'REPLACED'],
+  ACTIVE: ['RETURNED_HOME', 'WITHDRAWN', 'EXPIRED', 'REPLACED'],
+  ENDED: [],
+};
+
+export function allowedActions(status: AgreementStatus): readonly AgreementAction[] {
+  return ALLOWED[status];
+}
+
+export function allowedEndReasons(status: AgreementStatus): readonly EndReason[] {
+  return END_REASONS[status];
+}
+
+/** The status an action leads to. */
+export function nextStatus(status: AgreementStatus, action: AgreementAction): AgreementStatus {
+  if (action === 'ACTIVATE') return 'ACTIVE';
+  if (action === 'END') return 'ENDED';
+  return status;
+}
+
+/** Throws CONFLICT naming the status and what it allows. */
+export function assertAllowed(status: AgreementStatus, action: AgreementAction, reason?: EndReason): void {
+  if (!ALLOWED[status].includes(action)) {
+    throw conflict(`an agreement that is ${status} cannot ${action}`, { status, allowed: ALLOWED[status] });
+  }
+  if (action === 'END' && reason && !END_REASONS[status].includes(reason)) {
+    throw conflict(`an agreement that is ${status} cannot end as ${reason}`, { status, allowedReasons: END_REASONS[status] });
+  }
+}

@@ -1,0 +1,307 @@
+import { and, asc, eq, exists, gt, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { agreements } from '../agreements/tables';
+import { appendAudit } from '../audit/service';
+import { todayIn } from '../calendar';
+import type { Db } from '../db/client';
+import type { Deps } from '../deps';
+import { badInput, conflict, notFound, requireUuid } from '../errors';
+import { requireDivision } from '../jurisdiction/divisions';
+import { requireLiaison } from '../liaisons/service';
+import { actorColumns, type Caller } from '../policy/actor';
+import { authorize, type Target } from '../policy/policy';
+import { scopeConditions } from '../policy/scope-sql';
+import type { Secrets } from '../secrets';
+import { maskIdNumber } from './identity';
+import { dependants, people, personChanges, PERSON_STATUSES, type PersonStatus } from './tables';
+import {
+  optionalMobile,
+  optionalText,
+  requireDate,
+  requireDependant,
+  requireName,
+  requirePlace,
+  requireResidentId,
+  type DependantInput,
+  type PlaceInput,
+} from './validation';
+
+export type Person = typeof people.$inferSelect;
+export type Dependant = typeof dependants.$inferSelect;
+
+/** Where a person sits, for the policy. */
+export function personTarget(p: Pick<Person, 'homeVillageCode'>): Target {
+  return { villageCode: p.homeVillageCode };
+}
+
+export async function loadPerson(db: Db, id: string, opts: { lock?: boolean } = {}): Promise<Person> {
+  const q = db.select().from(people).where(eq(people.id, requireUuid('personId', id)));
+  const [row] = opts.lock ? await q.for('update') : await q;
+  if (!row || row.erasedAt) throw notFound('Person', id);
+  return row;
+}
+
+/** Reads a person the caller may see; NOT_FOUND and FORBIDDEN are distinct so officials know to ask a colleague. */
+export async function getPerson(deps: Deps, caller: Caller, id: string): Promise<Person> {
+  const p = await loadPerson(deps.db, id);
+  authorize(caller.actor, 'person.read', personTarget(p));
+  return p;
+}
+
+/** The one person with this ID number, matched by keyed hash (the number itself is never queried or indexed). */
+export async function findPersonByIdNumber(db: Db, secrets: Secrets, idNumber: string): Promise<Person | undefined> {
+  const [row] = await db
+    .select()
+    .from(people)
+    .where(and(eq(people.idNumberHmac, secrets.hmac(idNumber.trim().toUpperCase())), isNull(people.erasedAt)));
+  return row;
+}
+
+export interface RegisterPersonInput {
+  name: string;
+  idNumber: string;
+  homeVillageCode: string;
+  phone?: string | null;
+  currentPlace?: PlaceInput | null;
+  employer?: string | null;
+  occupation?: string | null;
+  departureDate?: string | null;
+  liaisonContactId?: string | null;
+  dependants?: DependantInput[] | null;
+}
+
+export async function registerPerson(deps: Deps, caller: Caller, input: RegisterPersonInput): Promise<Person> {
+  const name = requireName('name', input.name);
+  const id = requireResidentId('idNumber', input.idNumber);
+  const phone = optionalMobile('phone', input.phone) ?? null;
+  const place = input.currentPlace ? requirePlace('currentPlace', input.currentPlace) : null;
+  const departureDate = input.departureDate ? requireDate('departureDate', input.departureDate) : null;
+  const deps_ = (input.dependants ?? []).map((d, i) => requireDependant(`dependants.${i}`, d));
+  const employer = optionalText('employer', input.employer, 100) ?? null;
+  const occupation = optionalText('occupation', input.occupation, 100) ?? null;
+  authorize(caller.actor, 'person.write', { villageCode: input.homeVillageCode });
+  const village = await requireDivision(deps.db, 'homeVillageCode', input.homeVillageCode, 'VILLAGE');
+  const liaisonContactId = input.liaisonContactId ? (await requireLiaison(deps.db, 'liaisonContactId', input.liaisonContactId)).id : null;
+
+  return deps.db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(people)
+      .values({
+        name,
+        idNumberEnc: deps.secrets.encrypt(id.idNumber),
+        idNumberHmac: deps.secrets.hmac(id.idNumber),
+        idNumberMasked: maskIdNumber(id.idNumber),
+        homeVillageCode: village.code,
+        homeTownCode: village.parentCode!,
+        phone,
+        currentCountyCode: place?.countyCode ?? null,
+        currentTown: place?.town ?? null,
+        currentArea: place?.area ?? null,
+        employer,
+        occupation,
+        departureDate,
+        liaisonContactId,
+      })
+      .onConflictDoNothing({ target: people.idNumberHmac })
+      .returning();
+    if (!row) {
+      const [existing] = await tx.select({ id: people.id, village: people.homeVillageCode }).from(people).where(eq(people.idNumberHmac, deps.secrets.hmac(id.idNumber)));
+      throw conflict('a person with this ID number is already registered', { field: 'idNumber', existingPersonId: existing?.id, existingVillageCode: existing?.village });
+    }
+    if (deps_.length) await tx.insert(dependants).values(deps_.map((d) => ({ ...d, personId: row.id })));
+    await appendAudit(tx, caller, { action: 'person.register', targetType: 'Person', targetId: row.id, details: { village: village.code, dependants: deps_.length } });
+    return row;
+  });
+}
+
+/** Fields other channels (reports, associations, partner counties) may change; all optional, null clears. */
+export interface ContactChanges {
+  phone?: string | null;
+  currentPlace?: PlaceInput | null;
+  employer?: string | null;
+  occupation?: string | null;
+}
+
+/** Validates a change set before any transaction starts, so a bad item writes nothing. */
+export function validateContactChanges(field: string, c: ContactChanges) {
+  const out: Partial<Pick<Person, 'phone' | 'currentCountyCode' | 'currentTown' | 'currentArea' | 'employer' | 'occupation'>> = {};
+  const phone = optionalMobile(`${field}phone`, c.phone);
+  if (phone !== undefined) out.phone = phone;
+  if (c.currentPlace !== undefined) {
+    const place = c.currentPlace ? requirePlace(`${field}currentPlace`, c.currentPlace) : null;
+    out.currentCountyCode = place?.countyCode ?? null;
+    out.currentTown = place?.town ?? null;
+    out.currentArea = place?.area ?? null;
+  }
+  const employer = optionalText(`${field}employer`, c.employer, 100);
+  if (employer !== undefined) out.employer = employer;
+  const occupation = optionalText(`${field}occupation`, c.occupation, 100);
+  if (occupation !== undefined) out.occupation = occupation;
+  return out;
+}
+
+export type ValidContactChanges = ReturnType<typeof validateContactChanges>;
+
+/**
+ * Applies validated contact changes to a person inside the caller's transaction: updates only what differs, records
+ * the change in the feed with its source and actor, and audits it. Returns the names of the fields that changed.
+ */
+export async function applyContactChanges(tx: Db, caller: Caller, person: Person, changes: ValidContactChanges, source: string): Promise<string[]> {
+  const fields = (Object.keys(changes) as (keyof ValidContactChanges)[]).filter((k) => changes[k] !== person[k]);
+  if (fields.length === 0) return [];
+  const set = Object.fromEntries(fields.map((k) => [k, changes[k]]));
+  await tx.update(people).set({ ...set, updatedAt: new Date() }).where(eq(people.id, person.id));
+  await tx.insert(personChanges).values({ personId: person.id, homeVillageCode: person.homeVillageCode, fields, source, ...actorColumns(caller.actor) });
+  await appendAudit(tx, caller, { action: 'person.update', targetType: 'Person', targetId: person.id, details: { fields, source } });
+  return fields;
+}
+
+export interface UpdatePersonInput extends ContactChanges {
+  name?: string | null;
+  departureDate?: string | null;
+  liaisonContactId?: string | null;
+}
+
+/** An official's own edit of a record. */
+export async function updatePerson(deps: Deps, caller: Caller, id: string, input: UpdatePersonInput): Promise<Person> {
+  const contact = validateContactChanges('', input);
+  const name = input.name ? requireName('name', input.name) : undefined;
+  const departureDate = input.departureDate === undefined ? undefined : input.departureDate ? requireDate('departureDate', input.departureDate) : null;
+  const liaisonContactId =
+    input.liaisonContactId === undefined ? undefined : input.liaisonContactId ? (await requireLiaison(deps.db, 'liaisonContactId', input.liaisonContactId)).id : null;
+  return deps.db.transaction(async (tx) => {
+    const p = await loadPerson(tx, id, { lock: true });
+    authorize(caller.actor, 'person.write', personTarget(p));
+    const own: Partial<Person> = {};
+    if (name !== undefined && name !== p.name) own.name = name;
+    if (departureDate !== undefined && departureDate !== p.departureDate) own.departureDate = departureDate;
+    if (liaisonContactId !== undefined && liaisonContactId !== p.liaisonContactId) own.liaisonContactId = liaisonContactId;
+    if (Object.keys(own).length) {
+      await tx.update(people).set({ ...own, updatedAt: new Date() }).where(eq(people.id, p.id));
+      await appendAudit(tx, caller, { action: 'person.edit', targetType: 'Person', targetId: p.id, details: { fields: Object.keys(own) } });
+    }
+    await applyContactChanges(tx, caller, p, contact, 'OFFICIAL_EDIT');
+    return loadPerson(tx, p.id);
+  });
+}
+
+/** Full ID number for a role that needs it, with the reason recorded in the audit log. */
+export async function revealIdNumber(deps: Deps, caller: Caller, personId: string, reason: string): Promise<string> {
+  const why = reason.trim();
+  if (why.length < 4) throw badInput('reason', 'say why the full number is needed');
+  if (why.length > 200) throw badInput('reason', 'must be at most 200 characters');
+  const p = await loadPerson(deps.db, personId);
+  authorize(caller.actor, 'person.revealId', personTarget(p));
+  if (!p.idNumberEnc) throw notFound('ID number');
+  const idNumber = deps.secrets.decrypt(p.idNumberEnc);
+  await deps.db.transaction((tx) => appendAudit(tx, caller, { action: 'person.revealId', targetType: 'Person', targetId: p.id, details: { reason: why } }));
+  return idNumber;
+}
+
+// ---- dependants ----
+
+export async function addDependant(deps: Deps, caller: Caller, personId: string, input: DependantInput): Promise<Dependant> {
+  const d = requireDependant('dependant', input);
+  return deps.db.transaction(async (tx) => {
+    const p = await loadPerson(tx, personId, { lock: true });
+    authorize(caller.actor, 'person.write', personTarget(p));
+    const [row] = await tx.insert(dependants).values({ ...d, personId: p.id }).returning();
+    await appendAudit(tx, caller, { action: 'dependant.add', targetType: 'Person', targetId: p.id, details: { dependantId: row!.id } });
+    return row!;
+  });
+}
+
+async function loadDependantForWrite(tx: Db, caller: Caller, id: string): Promise<Dependant> {
+  const [d] = await tx.select().from(dependants).where(eq(dependants.id, requireUuid('id', id))).for('update');
+  if (!d) throw notFound('Dependant', id);
+  const p = await loadPerson(tx, d.personId);
+  authorize(caller.actor, 'person.write', personTarget(p));
+  return d;
+}
+
+export async function updateDependant(deps: Deps, caller: Caller, id: string, input: DependantInput): Promise<Dependant> {
+  const d = requireDependant('dependant', input);
+  return deps.db.transaction(async (tx) => {
+    const current = await loadDependantForWrite(tx, caller, id);
+    const [row] = await tx.update(dependants).set(d).where(eq(dependants.id, current.id)).returning();
+    await appendAudit(tx, caller, { action: 'dependant.update', targetType: 'Person', targetId: current.personId, details: { dependantId: id } });
+    return row!;
+  });
+}
+
+export async function removeDependant(deps: Deps, caller: Caller, id: string): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    const current = await loadDependantForWrite(tx, caller, id);
+    await tx.delete(dependants).where(eq(dependants.id, current.id));
+    await appendAudit(tx, caller, { action: 'dependant.remove', targetType: 'Person', targetId: current.personId, details: { dependantId: id } });
+  });
+}
+
+export async function dependantsOf(db: Db, personIds: readonly string[]): Promise<Dependant[]> {
+  if (personIds.length === 0) return [];
+  return db.select().from(dependants).where(inArray(dependants.personId, [...personIds])).orderBy(asc(dependants.personId), asc(dependants.id));
+}
+
+// ---- lists ----
+
+export interface PeopleFilter {
+  villageCode?: string | null;
+  townCode?: string | null;
+  status?: PersonStatus | null;
+  destinationCountyCode?: string | null;
+  namePrefix?: string | null;
+  /** Only people whose report is overdue today (or not). */
+  overdue?: boolean | null;
+  liaisonContactId?: string | null;
+}
+
+export type PeopleCursor = [string, string];
+export const isPeopleCursor = (v: unknown): v is PeopleCursor =>
+  Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && /^[0-9a-f-]{36}$/.test(v[1]);
+
+function peopleWhere(deps: Deps, caller: Caller, f: PeopleFilter): SQL | undefined {
+  const where = scopeConditions(caller.actor, 'person.read', people.homeVillageCode, people.homeTownCode, f.villageCode, f.townCode);
+  where.push(isNull(people.erasedAt));
+  if (f.status) {
+    if (!PERSON_STATUSES.includes(f.status)) throw badInput('filter.status', 'unknown status');
+    where.push(eq(people.status, f.status));
+  }
+  if (f.destinationCountyCode) where.push(eq(people.currentCountyCode, f.destinationCountyCode));
+  if (f.liaisonContactId) where.push(eq(people.liaisonContactId, requireUuid('filter.liaisonContactId', f.liaisonContactId)));
+  if (f.namePrefix) {
+    const prefix = f.namePrefix.trim();
+    where.push(sql`starts_with(${people.name} collate "C", ${prefix})`);
+  }
+  if (f.overdue != null) {
+    const overdue = exists(
+      deps.db
+        .select({ one: sql`1` })
+        .from(agreements)
+        .where(and(eq(agreements.personId, people.id), eq(agreements.status, 'ACTIVE'), lt(agreements.nextDueOn, todayIn(deps.config.timeZone)))),
+    );
+    where.push(f.overdue ? overdue : sql`not ${overdue}`);
+  }
+  return and(...where);
+}
+
+/** A page of people, ordered by name (code-point order) then id, keyset-paginated. */
+export async function listPeople(deps: Deps, caller: Caller, f: PeopleFilter, first: number, after?: PeopleCursor) {
+  const where = peopleWhere(deps, caller, f);
+  const nameC = sql`${people.name} collate "C"`;
+  const page = await deps.db
+    .select()
+    .from(people)
+    .where(and(where, after ? or(gt(nameC, after[0]), and(eq(nameC, after[0]), gt(people.id, after[1]))) : undefined))
+    .orderBy(nameC, asc(people.id))
+    .limit(first + 1);
+  return { rows: page.slice(0, first), hasMore: page.length > first };
+}
+
+export async function countPeople(deps: Deps, caller: Caller, f: PeopleFilter): Promise<number> {
+  const [row] = await deps.db.select({ n: sql<number>`count(*)::int` }).from(people).where(peopleWhere(deps, caller, f));
+  return row?.n ?? 0;
+}
+
+export async function loadPeople(db: Db, ids: readonly string[]): Promise<Person[]> {
+  if (ids.length === 0) return [];
+  return db.select().from(people).where(inArray(people.id, [...ids]));
+}

@@ -1,0 +1,88 @@
+import { addDays } from '../calendar';
+
+/**
+ * Reporting periods: `2026-11` (month), `2026-Q3` (quarter), `2026-H2` (half-year). An agreement's cadence says which
+ * kind it expects; a report of any kind covers the cadence periods it overlaps (a November report counts for Q4).
+ */
+export const CADENCES = ['MONTHLY', 'QUARTERLY', 'HALF_YEARLY'] as const;
+export type Cadence = (typeof CADENCES)[number];
+
+export interface Period {
+  label: string;
+  /** First and last day, ISO dates. */
+  start: string;
+  end: string;
+}
+
+const MONTHS: Record<Cadence, number> = { MONTHLY: 1, QUARTERLY: 3, HALF_YEARLY: 6 };
+
+function iso(year: number, month0: number, day: number): string {
+  return new Date(Date.UTC(year, month0, day)).toISOString().slice(0, 10);
+}
+
+function build(year: number, firstMonth0: number, months: number, label: string): Period {
+  return { label, start: iso(year, firstMonth0, 1), end: iso(year, firstMonth0 + months, 0) };
+}
+
+function labelFor(cadence: Cadence, year: number, month0: number): string {
+  if (cadence === 'MONTHLY') return `${year}-${String(month0 + 1).padStart(2, '0')}`;
+  if (cadence === 'QUARTERLY') return `${year}-Q${Math.floor(month0 / 3) + 1}`;
+  return `${year}-H${Math.floor(month0 / 6) + 1}`;
+}
+
+/** Parses a period label; undefined if it is not one. */
+export function parsePeriod(label: string): (Period & { cadence: Cadence }) | undefined {
+  const m = /^(\d{4})-(?:(0[1-9]|1[0-2])|Q([1-4])|H([12]))$/.exec(label);
+  if (!m) return undefined;
+  const year = Number(m[1]);
+  if (year < 2000 || year > 2999) return undefined;
+  if (m[2]) return { ...build(year, Number(m[2]) - 1, 1, label), cadence: 'MONTHLY' };
+  if (m[3]) return { ...build(year, (Number(m[3]) - 1) * 3, 3, label), cadence: 'QUARTERLY' };
+  return { ...build(year, (Number(m[4]) - 1) * 6, 6, label), cadence: 'HALF_YEARLY' };
+}
+
+/** The cadence period containing a date. */
+export function periodContaining(cadence: Cadence, date: string): Period {
+  const year = Number(date.slice(0, 4));
+  const month0 = Number(date.slice(5, 7)) - 1;
+  const months = MONTHS[cadence];
+  const first = Math.floor(month0 / months) * months;
+  return build(year, first, months, labelFor(cadence, year, first));
+}
+
+export function nextPeriod(cadence: Cadence, p: Period): Period {
+  const after = new Date(`${p.end}T00:00:00Z`);
+  after.setUTCDate(after.getUTCDate() + 1);
+  return periodContaining(cadence, after.toISOString().slice(0, 10));
+}
+
+export interface NextDue {
+  period: Period;
+  /** Last day the report is on time: end of the period plus the grace days. */
+  dueOn: string;
+}
+
+/**
+ * The first cadence period, from the one containing `validFrom`, that no report covers. Undefined when every period
+ * up to `validTo` is covered (nothing more is due under this agreement).
+ */
+export function nextDue(
+  cadence: Cadence,
+  validFrom: string,
+  validTo: string | null,
+  reportedPeriods: readonly string[],
+  graceDays: number,
+): NextDue | undefined {
+  const covered = reportedPeriods.map(parsePeriod).filter((p): p is NonNullable<typeof p> => p !== undefined);
+  let p = periodContaining(cadence, validFrom);
+  // Bounded: a report can cover at most the periods that exist before the latest reported one, plus one.
+  for (let i = 0; i < 10_000; i++) {
+    if (validTo && p.start > validTo) return undefined;
+    const current = p;
+    if (!covered.some((c) => c.start <= current.end && c.end >= current.start)) {
+      return { period: p, dueOn: addDays(p.end, graceDays) };
+    }
+    p = nextPeriod(cadence, p);
+  }
+  return undefined;
+}

@@ -1,0 +1,241 @@
+import { and, asc, desc, eq, gt, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { agreementInStatus } from '../agreements/ending';
+import { assertAllowed } from '../agreements/lifecycle';
+import { agreements } from '../agreements/tables';
+import { appendAudit } from '../audit/service';
+import { addDays, todayIn } from '../calendar';
+import type { Db } from '../db/client';
+import type { Deps } from '../deps';
+import { badInput, conflict, requireUuid } from '../errors';
+import { requireLiaison } from '../liaisons/service';
+import type { Caller } from '../policy/actor';
+import { authorize, type Target } from '../policy/policy';
+import { scopeConditions } from '../policy/scope-sql';
+import { applyContactChanges, loadPerson, personTarget, validateContactChanges, type Person } from '../people/service';
+import { optionalText, requireDate, requireNeeds, type PlaceInput } from '../people/validation';
+import { refreshNextDue } from './due';
+import { parsePeriod } from './periods';
+import { ARRIVALS, statusReports, WORK_STATUSES, type Arrival } from './tables';
+
+export type StatusReport = typeof statusReports.$inferSelect;
+
+export interface StatusReportInput {
+  personId: string;
+  period: string;
+  arrival: Arrival;
+  reportedOn?: string | null;
+  place?: PlaceInput | null;
+  employer?: string | null;
+  workStatus?: (typeof WORK_STATUSES)[number] | null;
+  /** A new phone number, when the person reports one. */
+  phone?: string | null;
+  needs?: string[] | null;
+  needsNote?: string | null;
+  note?: string | null;
+  liaisonContactId?: string | null;
+  /** Id of the current report for the same period that this one replaces. */
+  amends?: string | null;
+}
+
+/**
+ * Other modules widen who may write a person's report (association staff for their members): they add what they
+ * know about the person to the policy target.
+ */
+export type TargetEnricher = (db: Db, person: Person) => Promise<Partial<Target>>;
+const enrichers: TargetEnricher[] = [];
+export function enrichReportTarget(e: TargetEnricher): void {
+  enrichers.push(e);
+}
+
+async function reportTarget(db: Db, p: Person): Promise<Target> {
+  let target = personTarget(p);
+  for (const e of enrichers) target = { ...target, ...(await e(db, p)) };
+  return target;
+}
+
+function validate(deps: Deps, input: StatusReportInput) {
+  const period = parsePeriod(input.period);
+  if (!period) throw badInput('period', 'use 2026-11 (month), 2026-Q3 (quarter) or 2026-H2 (half-year)');
+  if (!ARRIVALS.includes(input.arrival)) throw badInput('arrival', 'unknown arrival channel');
+  const today = todayIn(deps.config.timeZone);
+  const reportedOn = input.reportedOn ? requireDate('reportedOn', input.reportedOn) : today;
+  if (reportedOn > today) throw badInput('reportedOn', 'cannot be in the future');
+  if (period.start > today) throw badInput('period', 'cannot report for a period that has not started');
+  if (input.workStatus && !WORK_STATUSES.includes(input.workStatus)) throw badInput('workStatus', 'unknown work status');
+  const needs = requireNeeds('needs', input.needs);
+  const needsNote = optionalText('needsNote', input.needsNote, 500) ?? null;
+  if (needs.includes('OTHER') && !needsNote) throw badInput('needsNote', 'say what the OTHER need is');
+  const contact = validateContactChanges('', { phone: input.phone, currentPlace: input.place, employer: input.employer });
+  return { period, reportedOn, needs, needsNote, contact, note: optionalText('note', input.note, 1000) ?? null };
+}
+
+/**
+ * Records a status report. One current report per person and period: a second is CONFLICT unless it names the
+ * first in `amends`, which keeps the first as history. A new phone, place or employer in the report updates the
+ * person in the same transaction (audited, and shown in the village's change feed).
+ */
+export async function submitStatusReport(deps: Deps, caller: Caller, input: StatusReportInput): Promise<StatusReport> {
+  const v = validate(deps, input);
+  const liaisonContactId = input.liaisonContactId ? (await requireLiaison(deps.db, 'liaisonContactId', input.liaisonContactId)).id : null;
+  const amends = input.amends ? requireUuid('amends', input.amends) : null;
+  return deps.db.transaction(async (tx) => {
+    const p = await loadPerson(tx, input.personId, { lock: true });
+    authorize(caller.actor, 'report.write', await reportTarget(tx, p));
+    if (p.status !== 'AWAY') throw conflict(`the person is ${p.status}; reports are kept only while they are away`);
+    const active = await agreementInStatus(tx, p.id, 'ACTIVE', true);
+    if (active) assertAllowed(active.status, 'RECORD_REPORT');
+    const [existing] = await tx
+      .select({ id: statusReports.id })
+      .from(statusReports)
+      .where(and(eq(statusReports.personId, p.id), eq(statusReports.period, v.period.label), isNull(statusReports.supersededAt)))
+      .for('update');
+    if (existing && existing.id !== amends) {
+      throw conflict(`a report for ${v.period.label} already exists; pass its id in amends to correct it`, { existingReportId: existing.id });
+    }
+    if (!existing && amends) throw badInput('amends', `there is no current report for ${v.period.label} with that id`);
+    if (existing) await tx.update(statusReports).set({ supersededAt: new Date() }).where(eq(statusReports.id, existing.id));
+    const recorder = caller.actor;
+    const [report] = await tx
+      .insert(statusReports)
+      .values({
+        personId: p.id,
+        agreementId: active?.id ?? null,
+        villageCode: p.homeVillageCode,
+        period: v.period.label,
+        periodStart: v.period.start,
+        periodEnd: v.period.end,
+        arrival: input.arrival,
+        reportedOn: v.reportedOn,
+        placeCountyCode: v.contact.currentCountyCode ?? null,
+        placeTown: v.contact.currentTown ?? null,
+        placeArea: v.contact.currentArea ?? null,
+        employer: v.contact.employer ?? null,
+        workStatus: input.workStatus ?? null,
+        phone: v.contact.phone ?? null,
+        needs: v.needs,
+        needsNote: v.needsNote,
+        note: v.note,
+        liaisonContactId,
+        supersedesId: existing?.id ?? null,
+        recordedByType: recorder.kind === 'user' ? recorder.role : recorder.kind.toUpperCase(),
+        recordedById: recorder.kind === 'user' ? recorder.userId : recorder.kind === 'partner' ? recorder.countyCode : null,
+      })
+      .returning();
+    // Only what the report actually carries changes the person; an absent phone is not "no phone".
+    const changes = Object.fromEntries(Object.entries(v.contact).filter(([, value]) => value !== null && value !== undefined));
+    await applyContactChanges(tx, caller, p, changes, `STATUS_REPORT:${input.arrival}`);
+    if (active) await refreshNextDue(tx, active, deps.config.reportGraceDays);
+    await appendAudit(tx, caller, {
+      action: existing ? 'report.amend' : 'report.submit',
+      targetType: 'StatusReport',
+      targetId: report!.id,
+      details: { personId: p.id, period: v.period.label, arrival: input.arrival },
+    });
+    return report!;
+  });
+}
+
+export async function listStatusReports(deps: Deps, caller: Caller, personId: string, opts: { includeSuperseded?: boolean | null }, first: number, after?: string) {
+  const p = await loadPerson(deps.db, personId);
+  authorize(caller.actor, 'report.read', personTarget(p));
+  const where: SQL[] = [eq(statusReports.personId, p.id)];
+  if (!opts.includeSuperseded) where.push(isNull(statusReports.supersededAt));
+  if (after) {
+    const [cursorRow] = await deps.db.select().from(statusReports).where(eq(statusReports.id, requireUuid('after', after)));
+    if (!cursorRow) throw badInput('after', 'malformed cursor');
+    where.push(
+      or(
+        lt(statusReports.periodStart, cursorRow.periodStart),
+        and(eq(statusReports.periodStart, cursorRow.periodStart), lt(statusReports.createdAt, cursorRow.createdAt)),
+      )!,
+    );
+  }
+  const rows = await deps.db
+    .select()
+    .from(statusReports)
+    .where(and(...where))
+    .orderBy(desc(statusReports.periodStart), desc(statusReports.createdAt))
+    .limit(first + 1);
+  return { rows: rows.slice(0, first), hasMore: rows.length > first };
+}
+
+/** Batch: each person's latest current report (for people pages). */
+export async function lastReportsOf(db: Db, personIds: readonly string[]): Promise<StatusReport[]> {
+  if (personIds.length === 0) return [];
+  return db
+    .selectDistinctOn([statusReports.personId])
+    .from(statusReports)
+    .where(and(inArray(statusReports.personId, [...personIds]), isNull(statusReports.supersededAt)))
+    .orderBy(statusReports.personId, desc(statusReports.periodStart), desc(statusReports.createdAt));
+}
+
+// ---- overdue ----
+
+export interface OverdueQuery {
+  asOf?: string | null;
+  villageCode?: string | null;
+  townCode?: string | null;
+}
+
+export type OverdueCursor = [string, string];
+export const isOverdueCursor = (v: unknown): v is OverdueCursor =>
+  Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v[0]) && /^[0-9a-f-]{36}$/.test(v[1]);
+
+function overdueScope(deps: Deps, caller: Caller, q: OverdueQuery) {
+  const asOf = q.asOf ? requireDate('asOf', q.asOf) : todayIn(deps.config.timeZone);
+  const where = scopeConditions(caller.actor, 'report.read', agreements.villageCode, agreements.townCode, q.villageCode, q.townCode);
+  where.push(eq(agreements.status, 'ACTIVE'));
+  return { asOf, where };
+}
+
+/**
+ * Active agreements whose next report was due before `asOf`, most overdue first. One indexed range scan on the
+ * stored next-due date: no per-person computation.
+ */
+export async function overdueReports(deps: Deps, caller: Caller, q: OverdueQuery, first: number, after?: OverdueCursor) {
+  const { asOf, where } = overdueScope(deps, caller, q);
+  where.push(lt(agreements.nextDueOn, asOf));
+  if (after) where.push(or(gt(agreements.nextDueOn, after[0]), and(eq(agreements.nextDueOn, after[0]), gt(agreements.id, after[1])))!);
+  const rows = await deps.db
+    .select()
+    .from(agreements)
+    .where(and(...where))
+    .orderBy(asc(agreements.nextDueOn), asc(agreements.id))
+    .limit(first + 1);
+  return { asOf, rows: rows.slice(0, first), hasMore: rows.length > first };
+}
+
+export async function countOverdue(deps: Deps, caller: Caller, q: OverdueQuery): Promise<number> {
+  const { asOf, where } = overdueScope(deps, caller, q);
+  const [row] = await deps.db.select({ n: sql<number>`count(*)::int` }).from(agreements).where(and(...where, lt(agreements.nextDueOn, asOf)));
+  return row?.n ?? 0;
+}
+
+export interface VillageDueCount {
+  villageCode: string;
+  active: number;
+  overdue: number;
+  dueSoon: number;
+}
+
+/** Per village in scope: active agreements, overdue, and due within the due-soon window. */
+export async function dueCountsByVillage(deps: Deps, caller: Caller, q: OverdueQuery, dueSoonDays: number): Promise<VillageDueCount[]> {
+  const { asOf, where } = overdueScope(deps, caller, q);
+  const soon = addDays(asOf, dueSoonDays);
+  return deps.db
+    .select({
+      villageCode: agreements.villageCode,
+      active: sql<number>`count(*)::int`,
+      overdue: sql<number>`(count(*) filter (where ${agreements.nextDueOn} < ${asOf}))::int`,
+      dueSoon: sql<number>`(count(*) filter (where ${agreements.nextDueOn} >= ${asOf} and ${agreements.nextDueOn} <= ${soon}))::int`,
+    })
+    .from(agreements)
+    .where(and(...where))
+    .groupBy(agreements.villageCode)
+    .orderBy(agreements.villageCode);
+}
+
+export async function loadReports(db: Db, ids: readonly string[]): Promise<StatusReport[]> {
+  if (ids.length === 0) return [];
+  return db.select().from(statusReports).where(inArray(statusReports.id, [...ids]));
+}
