@@ -32,6 +32,8 @@ export interface OpenOptions {
   /** A tarball from PGlite's dumpDataDir to start from (tests use a migrated template). */
   pgliteLoadDataDir?: Blob;
   poolMax?: number;
+  /** Called with every SQL statement drizzle sends (tests count queries with it). */
+  onQuery?: (sql: string) => void;
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
@@ -41,7 +43,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
       onnotice: () => {}, // the migrator's "already exists, skipping" notices are noise
       connection: { application_name: 'hometown-link' },
     });
-    const db = drizzlePostgres({ client, schema, casing: 'snake_case' }) as unknown as Db;
+    const db = drizzlePostgres({ client, schema, casing: 'snake_case', logger: queryLogger(opts) }) as unknown as Db;
     return {
       db,
       engine: 'postgres',
@@ -58,7 +60,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     unlock();
     throw e;
   }
-  const db = drizzlePglite({ client, schema, casing: 'snake_case' }) as unknown as Db;
+  const db = drizzlePglite({ client, schema, casing: 'snake_case', logger: queryLogger(opts) }) as unknown as Db;
   return {
     db,
     engine: 'pglite',
@@ -68,6 +70,11 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
       unlock();
     },
   };
+}
+
+function queryLogger(opts: OpenOptions) {
+  const onQuery = opts.onQuery;
+  return onQuery ? { logQuery: (query: string) => onQuery(query) } : false;
 }
 
 /**

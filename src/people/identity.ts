@@ -49,10 +49,11 @@ export function maskIdNumber(id: string): string {
   return `${id.slice(0, 6)}********${id.slice(14)}`;
 }
 
-/** Strips +86/86, spaces and hyphens; returns the 11-digit mobile number or undefined if it is not one. */
+/** Strips +86/0086/86, spaces and hyphens; returns the 11-digit mobile number or undefined if it is not one. */
 export function normalizeMobile(raw: string): string | undefined {
   let n = raw.replace(/[\s-]/g, '');
   if (n.startsWith('+86')) n = n.slice(3);
+  else if (n.startsWith('0086')) n = n.slice(4);
   else if (n.startsWith('86') && n.length === 13) n = n.slice(2);
   return /^1[3-9]\d{9}$/.test(n) ? n : undefined;
 }

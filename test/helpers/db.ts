@@ -12,7 +12,7 @@ export interface TestDatabase extends Database {
 }
 
 /** A fresh, migrated database of the engine under test; `close()` throws it away. */
-export async function openTestDatabase(): Promise<TestDatabase> {
+export async function openTestDatabase(opts: { onQuery?: (sql: string) => void } = {}): Promise<TestDatabase> {
   const url = process.env.DATABASE_URL;
   if (url) {
     const name = `hl_t_${crypto.randomBytes(6).toString('hex')}`;
@@ -20,7 +20,7 @@ export async function openTestDatabase(): Promise<TestDatabase> {
     await admin.unsafe(`create database ${name} template ${inject('pgTemplate')}`);
     const u = new URL(url);
     u.pathname = `/${name}`;
-    const database = await openDatabase({ databaseUrl: u.toString(), poolMax: 5 });
+    const database = await openDatabase({ databaseUrl: u.toString(), poolMax: 5, ...opts });
     let closed: Promise<void> | undefined;
     return {
       ...database,
@@ -34,5 +34,5 @@ export async function openTestDatabase(): Promise<TestDatabase> {
     };
   }
   const dump = new Blob([fs.readFileSync(inject('pgliteTemplateFile'))]);
-  return openDatabase({ pgliteDataDir: 'memory://', pgliteLoadDataDir: dump });
+  return openDatabase({ pgliteDataDir: 'memory://', pgliteLoadDataDir: dump, ...opts });
 }

@@ -28,8 +28,8 @@ export interface TestServer {
 
 let counter = 0;
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const database = await openTestDatabase();
+export async function startTestServer(env: Record<string, string> = {}, dbOpts: { onQuery?: (sql: string) => void } = {}): Promise<TestServer> {
+  const database = await openTestDatabase(dbOpts);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hl-srv-'));
   const config = loadConfig({ NODE_ENV: 'test', PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env });
   const server = await startServer(config, { database, secrets: Secrets.generate(), logger: createLogger(config.logLevel) });

@@ -32,7 +32,7 @@ describe('resident ID number (GB 11643-1999)', () => {
 
 describe('mobile numbers', () => {
   it('strips +86, 86, spaces and hyphens', () => {
-    for (const raw of ['13800138000', '+86 138 0013 8000', '86-138-0013-8000', '+8613800138000']) expect(normalizeMobile(raw)).toBe('13800138000');
+    for (const raw of ['13800138000', '+86 138 0013 8000', '86-138-0013-8000', '+8613800138000', '0086 138 0013 8000']) expect(normalizeMobile(raw)).toBe('13800138000');
   });
 
   it('rejects what is not a mainland mobile', () => {

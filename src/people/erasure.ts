@@ -1,0 +1,91 @@
+import { and, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
+import { agreements, depositComplaints } from '../agreements/tables';
+import { appendAudit } from '../audit/service';
+import { addDays, todayIn } from '../calendar';
+import type { Db } from '../db/client';
+import type { Deps } from '../deps';
+import type { Caller } from '../policy/actor';
+import { authorize } from '../policy/policy';
+import { statusReports } from '../reports/tables';
+import { dependants, people } from './tables';
+
+/** Other modules remove what they hold about erased people (memberships, stored exchange records). */
+type ErasureStep = (tx: Db, personIds: string[]) => Promise<void>;
+const steps: ErasureStep[] = [];
+export function onErasure(step: ErasureStep): void {
+  steps.push(step);
+}
+
+export const ERASED_NAME = '（已删除）';
+
+/**
+ * PIPL Art. 19 and 47: personal data is kept only as long as needed. People who withdrew consent more than
+ * RETENTION_DAYS_AFTER_WITHDRAWAL ago, or came home more than RETENTION_DAYS_AFTER_RETURN ago, are anonymised:
+ * name, identifiers, phones, workplace, free-text notes and dependants go; village, status, dates, destination
+ * county and service-need codes stay, so counts and statistics still add up. Runs in batches, each one transaction.
+ */
+export async function eraseExpiredRecords(deps: Deps, caller: Caller, now = new Date(), batchSize = 500): Promise<number> {
+  authorize(caller.actor, 'person.erase');
+  const withdrawnBefore = new Date(now.getTime() - deps.config.retentionDaysAfterWithdrawal * 86_400_000);
+  const returnedBefore = addDays(todayIn(deps.config.timeZone, now), -deps.config.retentionDaysAfterReturn);
+  let total = 0;
+  for (;;) {
+    const erased = await deps.db.transaction(async (tx) => {
+      const due = await tx
+        .select({ id: people.id })
+        .from(people)
+        .where(
+          and(
+            isNull(people.erasedAt),
+            or(
+              and(eq(people.status, 'WITHDRAWN'), lte(people.withdrawnAt, withdrawnBefore)),
+              and(eq(people.status, 'RETURNED'), lte(people.returnedOn, returnedBefore)),
+            ),
+          ),
+        )
+        .limit(batchSize)
+        .for('update', { skipLocked: true });
+      const ids = due.map((r) => r.id);
+      if (ids.length === 0) return 0;
+      await eraseTx(tx, ids);
+      await appendAudit(tx, caller, { action: 'person.erase', targetType: 'Person', details: { personIds: ids, count: ids.length } });
+      return ids.length;
+    });
+    total += erased;
+    if (erased < batchSize) return total;
+  }
+}
+
+async function eraseTx(tx: Db, ids: string[]): Promise<void> {
+  await tx
+    .update(people)
+    .set({
+      name: ERASED_NAME,
+      idNumberEnc: null,
+      idNumberHmac: null,
+      idNumberMasked: null,
+      phone: null,
+      currentTown: null,
+      currentArea: null,
+      employer: null,
+      occupation: null,
+      liaisonContactId: null,
+      erasedAt: new Date(),
+      updatedAt: new Date(),
+    })
+    .where(inArray(people.id, ids));
+  await tx.delete(dependants).where(inArray(dependants.personId, ids));
+  await tx
+    .update(statusReports)
+    .set({ phone: null, placeTown: null, placeArea: null, employer: null, needsNote: null, note: null })
+    .where(inArray(statusReports.personId, ids));
+  await tx
+    .update(agreements)
+    .set({ officialSignRef: null, personSignRef: null, endNote: null })
+    .where(inArray(agreements.personId, ids));
+  await tx
+    .update(depositComplaints)
+    .set({ description: ERASED_NAME, resolution: sql`case when ${depositComplaints.resolution} is null then null else ${ERASED_NAME} end` })
+    .where(inArray(depositComplaints.agreementId, tx.select({ id: agreements.id }).from(agreements).where(inArray(agreements.personId, ids))));
+  for (const step of steps) await step(tx, ids);
+}

@@ -1,0 +1,89 @@
+import { eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { people, statusReports } from '../../src/db/schema';
+import { eraseExpiredRecords, ERASED_NAME } from '../../src/people/erasure';
+import { systemCaller } from '../../src/policy/actor';
+import { activeAgreement, nextIdNumber, register, REGISTER, SUBMIT } from '../helpers/registry';
+import { SEED, startTestServer, type TestServer } from '../helpers/server';
+
+let t: TestServer;
+let official: { token: string };
+beforeAll(async () => {
+  t = await startTestServer({ RETENTION_DAYS_AFTER_WITHDRAWAL: '30', RETENTION_DAYS_AFTER_RETURN: '365' });
+  official = await t.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageWangji });
+});
+afterAll(() => t.close());
+
+const CONSENTS = `query($id: ID!) { person(id: $id) { status consents { kind scope withdrawnAt } activeAgreement { id } agreements { status endReason } } }`;
+const DAY = 86_400_000;
+
+describe('consent', () => {
+  it('records and withdraws sharing with one partner county without touching the rest', async () => {
+    const p = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+    await activeAgreement(t, official.token, p.id, { sharingCounties: ['320506'] });
+    const add = await t.gql(`mutation { recordConsent(personId: "${p.id}", input: { kind: PARTNER_SHARING, scope: "320214", method: PHONE }) { kind scope withdrawnAt } }`, {}, official.token);
+    const open = (list: any[]) => list.filter((c) => !c.withdrawnAt).map((c) => String(c.scope)).sort();
+    expect(open(add.data!.recordConsent)).toEqual(['320214', '320506', 'null']);
+    const bad = await t.gql(`mutation { recordConsent(personId: "${p.id}", input: { kind: PARTNER_SHARING, scope: "32", method: PHONE }) { kind } }`, {}, official.token);
+    expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'scope' });
+    const w = await t.gql(`mutation { withdrawConsent(personId: "${p.id}", kind: PARTNER_SHARING, scope: "320506") { kind scope withdrawnAt } }`, {}, official.token);
+    expect(open(w.data!.withdrawConsent)).toEqual(['320214', 'null']);
+    const state = (await t.gql(CONSENTS, { id: p.id }, official.token)).data!.person;
+    expect(state.status).toBe('AWAY');
+    expect(state.activeAgreement).not.toBeNull();
+  });
+
+  it('withdrawing the agreement ends it, stops all sharing and marks the person withdrawn', async () => {
+    const p = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+    await activeAgreement(t, official.token, p.id, { sharingCounties: ['320506', '320214'] });
+    const w = await t.gql(`mutation { withdrawConsent(personId: "${p.id}", kind: AGREEMENT) { kind withdrawnAt } }`, {}, official.token);
+    expect(w.errors).toBeUndefined();
+    const state = (await t.gql(CONSENTS, { id: p.id }, official.token)).data!.person;
+    expect(state.status).toBe('WITHDRAWN');
+    expect(state.activeAgreement).toBeNull();
+    expect(state.agreements).toEqual([{ status: 'ENDED', endReason: 'WITHDRAWN' }]);
+    expect(state.consents.every((c: any) => c.withdrawnAt !== null)).toBe(true);
+  });
+});
+
+describe('erasure after the retention period', () => {
+  it('anonymises withdrawn and long-returned people, keeps the counts, and frees the ID number', async () => {
+    const idNumber = nextIdNumber();
+    const gone = await register(t, official.token, {
+      homeVillageCode: SEED.villageWangji,
+      idNumber,
+      employer: '某厂',
+      dependants: [{ relation: 'CHILD', ageBand: 'AGE_3_5' }],
+    });
+    await activeAgreement(t, official.token, gone.id, { validFrom: '2026-01-01' });
+    await t.gql(SUBMIT, { input: { personId: gone.id, period: '2026-Q1', arrival: 'PHONE', note: '在厂里做工', phone: '13600000001' } }, official.token);
+    await t.gql(`mutation { withdrawConsent(personId: "${gone.id}", kind: AGREEMENT) { kind } }`, {}, official.token);
+    const returned = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+    await t.gql(`mutation { markReturned(personId: "${returned.id}", returnedOn: "2025-06-01") { status } }`, {}, official.token);
+    const recent = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+    await t.gql(`mutation { withdrawConsent(personId: "${recent.id}", kind: AGREEMENT) { kind } }`, {}, official.token);
+
+    const db = t.server.deps.db;
+    const count = async () => (await db.select({ n: sql<number>`count(*)::int` }).from(people))[0]!.n;
+    const before = await count();
+    // The return in June 2025 is past its 365 days; the withdrawals are minutes old and stay.
+    expect(await eraseExpiredRecords(t.server.deps, systemCaller('test'))).toBe(1);
+    expect((await db.select().from(people).where(eq(people.id, returned.id)))[0]!.erasedAt).not.toBeNull();
+    // Forty days on, the first withdrawal is past its 30 days; the other one is still recent.
+    await db.update(people).set({ withdrawnAt: new Date(Date.now() - 40 * DAY) }).where(eq(people.id, gone.id));
+    expect(await eraseExpiredRecords(t.server.deps, systemCaller('test'))).toBe(1);
+
+    expect(await count()).toBe(before);
+    const [row] = await db.select().from(people).where(eq(people.id, gone.id));
+    expect(row).toMatchObject({ name: ERASED_NAME, idNumberEnc: null, idNumberHmac: null, idNumberMasked: null, phone: null, employer: null, homeVillageCode: SEED.villageWangji, status: 'WITHDRAWN' });
+    expect(row!.erasedAt).not.toBeNull();
+    const [report] = await db.select().from(statusReports).where(eq(statusReports.personId, gone.id));
+    expect(report).toMatchObject({ note: null, phone: null, period: '2026-Q1' });
+    const [stillThere] = await db.select().from(people).where(eq(people.id, recent.id));
+    expect(stillThere!.erasedAt).toBeNull();
+
+    expect((await t.gql(`{ person(id: "${gone.id}") { id } }`, {}, official.token)).errors?.[0]?.extensions.code).toBe('NOT_FOUND');
+    const again = await t.gql(REGISTER, { input: { name: '重新登记', idNumber, homeVillageCode: SEED.villageWangji } }, official.token);
+    expect(again.errors).toBeUndefined();
+  });
+});

@@ -1,0 +1,40 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { activeAgreement, register, SUBMIT } from '../helpers/registry';
+import { SEED, startTestServer, type TestServer } from '../helpers/server';
+
+let t: TestServer;
+let official: { token: string };
+const statements: string[] = [];
+beforeAll(async () => {
+  t = await startTestServer({}, { onQuery: (q) => statements.push(q) });
+  official = await t.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageWangji });
+  for (let i = 0; i < 24; i++) {
+    const p = await register(t, official.token, { name: `人${String(i).padStart(2, '0')}`, homeVillageCode: SEED.villageWangji });
+    await activeAgreement(t, official.token, p.id, { validFrom: '2026-01-01' });
+    await t.gql(SUBMIT, { input: { personId: p.id, period: '2026-Q1', arrival: 'PHONE' } }, official.token);
+  }
+});
+afterAll(() => t.close());
+
+// A village official's people page: each person with village, active agreement and last report.
+const PAGE = `query($first: Int) { people(first: $first) { edges { node { name phone idNumber homeVillage { name }
+  activeAgreement { cadence nextDueOn official { username } } lastReport { period reportedOn } reportStatus { state } } } } }`;
+
+async function queriesFor(first: number): Promise<number> {
+  statements.length = 0;
+  const r = await t.gql(PAGE, { first }, official.token);
+  expect(r.errors).toBeUndefined();
+  expect(r.data?.people.edges).toHaveLength(first);
+  expect(r.data?.people.edges.every((e: any) => e.node.activeAgreement && e.node.lastReport)).toBe(true);
+  return statements.length;
+}
+
+describe('people page', () => {
+  it('costs the same number of queries for 2, 10 and 24 people', async () => {
+    const small = await queriesFor(2);
+    expect(await queriesFor(10)).toBe(small);
+    expect(await queriesFor(24)).toBe(small);
+    // authenticate, people, divisions, agreements, last reports, users: one each.
+    expect(small).toBeLessThanOrEqual(6);
+  });
+});
