@@ -100,7 +100,7 @@ export async function withdrawConsent(deps: Deps, caller: Caller, personId: stri
 export async function consentsOf(db: Db, personIds: string | readonly string[]): Promise<Consent[]> {
   const ids = typeof personIds === 'string' ? [personIds] : [...personIds];
   if (ids.length === 0) return [];
-  return db.select().from(consents).where(inArray(consents.personId, ids)).orderBy(asc(consents.givenOn), asc(consents.id));
+  return db.select().from(consents).where(inArray(consents.personId, ids)).orderBy(asc(consents.givenOn), asc(consents.kind), asc(consents.scope), asc(consents.id));
 }
 
 export async function hasConsent(db: Db, personId: string, kind: ConsentKind, scope = ''): Promise<boolean> {
