@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerAuditCommands } from '../audit/cli';
 import { registerAuthCommands } from '../auth/cli';
+import { registerDemoCommands } from '../demo/cli';
 import { registerJurisdictionCommands } from '../jurisdiction/cli';
 import { registerKeyCommands } from '../keys/cli';
 import { registerPeopleCommands } from '../people/cli';
@@ -12,4 +13,5 @@ registerJurisdictionCommands(program);
 registerAuditCommands(program);
 registerKeyCommands(program);
 registerPeopleCommands(program);
+registerDemoCommands(program);
 await program.parseAsync(process.argv);

@@ -52,11 +52,11 @@ const RULES = {
   'report.read': { roles: REGISTRY_READERS, within: 'record' },
   'report.write': { roles: REGISTRY_WRITERS, within: 'record', partners: true, system: true },
   'complaint.read': { roles: REGISTRY_READERS, within: 'record' },
-  'complaint.record': { roles: REGISTRY_READERS, within: 'record' },
+  'complaint.record': { roles: REGISTRY_READERS, within: 'record', system: true },
   'complaint.resolve': { roles: ['COUNTY_ADMIN', 'TOWN_SUPERVISOR'], within: 'record' },
   'commitment.read': { roles: REGISTRY_READERS, within: 'county' },
   'liaison.read': { roles: REGISTRY_READERS, within: 'county' },
-  'liaison.manage': { roles: ADMIN, within: 'county' },
+  'liaison.manage': { roles: ADMIN, within: 'county', system: true },
 } as const satisfies Record<string, Rule>;
 
 export type Action = keyof typeof RULES;
