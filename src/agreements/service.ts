@@ -244,7 +244,8 @@ export async function endAgreement(deps: Deps, caller: Caller, id: string, reaso
 
 /** The daily job: active agreements whose term ended before `asOf` end as EXPIRED. */
 export async function expireAgreements(deps: Deps, caller: Caller, asOf: string): Promise<number> {
-  authorize(caller.actor, 'agreement.write', {});
+  authorize(caller.actor, 'agreement.expire');
+  requireDate('asOf', asOf);
   return deps.db.transaction(async (tx) => {
     const due = await tx.select().from(agreements).where(and(eq(agreements.status, 'ACTIVE'), sql`${agreements.validTo} < ${asOf}`)).for('update');
     for (const a of due) await endAgreementTx(tx, caller, a, 'EXPIRED');

@@ -1,5 +1,6 @@
 // The operator's command line: `npm run admin -- <command> --help`.
 import { Command } from 'commander';
+import { registerAgreementCommands } from '../agreements/cli';
 import { registerAuditCommands } from '../audit/cli';
 import { registerAuthCommands } from '../auth/cli';
 import { registerDemoCommands } from '../demo/cli';
@@ -13,5 +14,6 @@ registerJurisdictionCommands(program);
 registerAuditCommands(program);
 registerKeyCommands(program);
 registerPeopleCommands(program);
+registerAgreementCommands(program);
 registerDemoCommands(program);
 await program.parseAsync(process.argv);

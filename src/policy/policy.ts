@@ -49,6 +49,7 @@ const RULES = {
   'consent.write': { roles: REGISTRY_WRITERS, within: 'record', system: true },
   'agreement.read': { roles: REGISTRY_READERS, within: 'record' },
   'agreement.write': { roles: REGISTRY_WRITERS, within: 'record', system: true },
+  'agreement.expire': { roles: ADMIN, within: 'county', system: true },
   'report.read': { roles: REGISTRY_READERS, within: 'record' },
   'report.write': { roles: REGISTRY_WRITERS, within: 'record', partners: true, system: true },
   'complaint.read': { roles: REGISTRY_READERS, within: 'record' },

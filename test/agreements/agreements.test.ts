@@ -156,6 +156,20 @@ describe('mutual-commitment agreements', () => {
     expect(history.slice(-2)).toEqual(['RECORD_COMPLAINT', 'RESOLVE_COMPLAINT']);
   });
 
+  it('expires agreements whose term is over, and only those', async () => {
+    const { expireAgreements } = await import('../../src/agreements/service');
+    const { systemCaller } = await import('../../src/policy/actor');
+    const over = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+    const a = await activeAgreement(t, official.token, over.id, { validFrom: '2025-01-01', validTo: '2025-12-31' });
+    const running = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+    const b = await activeAgreement(t, official.token, running.id, { validFrom: '2025-01-01', validTo: '2027-12-31' });
+    expect(await expireAgreements(t.server.deps, systemCaller('test'), '2026-11-23')).toBeGreaterThanOrEqual(1);
+    expect((await t.gql(AGREEMENT, { id: a.id }, official.token)).data!.agreement).toMatchObject({ status: 'ENDED', endReason: 'EXPIRED' });
+    expect((await t.gql(AGREEMENT, { id: b.id }, official.token)).data!.agreement.status).toBe('ACTIVE');
+    const history = (await t.gql(AGREEMENT, { id: a.id }, official.token)).data!.agreement.history;
+    expect(history[history.length - 1]).toMatchObject({ action: 'END', actorId: 'test' });
+  });
+
   it('has no field for money in its schema', async () => {
     const r = await t.gql(`{ __type(name: "Agreement") { fields { name } } }`);
     const names: string[] = r.data!.__type.fields.map((f: any) => f.name);
