@@ -1,5 +1,5 @@
-import { asc, inArray } from 'drizzle-orm';
-import type { Db } from '../db/client';
+import { asc } from 'drizzle-orm';
+import { anyOfIds, lookupMany, type Db } from '../db/client';
 import { actorColumns, type Caller } from '../policy/actor';
 import { agreementEvents } from './tables';
 
@@ -10,7 +10,8 @@ export async function recordAgreementEvent(tx: Db, caller: Caller, agreementId: 
   await tx.insert(agreementEvents).values({ agreementId, action, ...actorColumns(caller.actor), details: details ?? null });
 }
 
-export async function agreementHistory(db: Db, agreementIds: readonly string[]): Promise<AgreementEvent[]> {
-  if (agreementIds.length === 0) return [];
-  return db.select().from(agreementEvents).where(inArray(agreementEvents.agreementId, [...agreementIds])).orderBy(asc(agreementEvents.id));
+export function agreementHistory(db: Db, agreementIds: readonly string[]): Promise<AgreementEvent[]> {
+  return lookupMany(db, 'agreement_history', agreementIds, (d) =>
+    d.select().from(agreementEvents).where(anyOfIds(agreementEvents.agreementId)).orderBy(asc(agreementEvents.id)).prepare('agreement_history'),
+  );
 }

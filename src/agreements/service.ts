@@ -1,8 +1,8 @@
-import { and, asc, desc, eq, inArray, max, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, max, sql, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/service';
 import { users } from '../auth/tables';
 import { todayIn } from '../calendar';
-import type { Db } from '../db/client';
+import { anyOfIds, lookupMany, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, conflict, notFound, requireUuid } from '../errors';
 import type { Caller } from '../policy/actor';
@@ -290,18 +290,19 @@ export async function listAgreements(deps: Deps, caller: Caller, f: AgreementFil
 }
 
 /** Every version of the agreements of these people, oldest first. */
-export async function versionsOf(db: Db, personIds: readonly string[]): Promise<Agreement[]> {
-  if (personIds.length === 0) return [];
-  return db.select().from(agreements).where(inArray(agreements.personId, [...personIds])).orderBy(asc(agreements.version));
+export function versionsOf(db: Db, personIds: readonly string[]): Promise<Agreement[]> {
+  return lookupMany(db, 'agreement_versions', personIds, (d) =>
+    d.select().from(agreements).where(anyOfIds(agreements.personId)).orderBy(asc(agreements.version)).prepare('agreement_versions'),
+  );
 }
 
 /** Batch: each person's ACTIVE agreement (for people pages). */
-export async function activeAgreementsOf(db: Db, personIds: readonly string[]): Promise<Agreement[]> {
-  if (personIds.length === 0) return [];
-  return db.select().from(agreements).where(and(inArray(agreements.personId, [...personIds]), eq(agreements.status, 'ACTIVE')));
+export function activeAgreementsOf(db: Db, personIds: readonly string[]): Promise<Agreement[]> {
+  return lookupMany(db, 'agreements_active', personIds, (d) =>
+    d.select().from(agreements).where(and(anyOfIds(agreements.personId), eq(agreements.status, 'ACTIVE'))).prepare('agreements_active'),
+  );
 }
 
-export async function loadAgreements(db: Db, ids: readonly string[]): Promise<Agreement[]> {
-  if (ids.length === 0) return [];
-  return db.select().from(agreements).where(inArray(agreements.id, [...ids]));
+export function loadAgreements(db: Db, ids: readonly string[]): Promise<Agreement[]> {
+  return lookupMany(db, 'agreements_by_id', ids, (d) => d.select().from(agreements).where(anyOfIds(agreements.id)).prepare('agreements_by_id'));
 }

@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { appendAudit, auditStandalone } from '../audit/service';
-import type { Db } from '../db/client';
+import { prepared, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { AppError, badInput, conflict, notFound, requireUuid, tooManyRequests, unauthenticated } from '../errors';
 import { requireDivision } from '../jurisdiction/divisions';
@@ -257,7 +257,8 @@ export async function authenticate(deps: Deps, bearer: string | undefined): Prom
   if (!bearer) return { kind: 'anonymous' };
   const claims = await deps.tokens.verify(bearer);
   if (!claims) throw unauthenticated('Invalid or expired token');
-  const [user] = await deps.db.select().from(users).where(eq(users.id, claims.sub));
+  const byId = prepared(deps.db, 'auth.userById', (db) => db.select().from(users).where(eq(users.id, sql.placeholder('id'))).prepare('auth_user_by_id'));
+  const [user] = await byId.execute({ id: claims.sub });
   if (!user || user.disabledAt || user.tokenVersion !== claims.ver) throw unauthenticated('Invalid or expired token');
   return actorOf(user);
 }

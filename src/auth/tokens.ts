@@ -15,7 +15,12 @@ export interface AccessClaims {
 /** Headers that would let a token name its own key; we only ever use keys from our own store. */
 export const FORBIDDEN_KEY_HEADERS = ['jku', 'x5u', 'jwk', 'x5c', 'x5t', 'x5t#S256'] as const;
 
+/** Verified tokens are remembered (bounded) until they expire: a signature checks out the same way every time. */
+const VERIFIED_CACHE_SIZE = 10_000;
+
 export class TokenService {
+  private verified = new Map<string, JWTPayload & AccessClaims>();
+
   constructor(
     private readonly keys: KeyStore,
     private readonly countyCode: string,
@@ -47,6 +52,20 @@ export class TokenService {
 
   /** Returns the claims of a valid token, or undefined for anything else (expired, tampered, foreign key...). */
   async verify(token: string): Promise<(JWTPayload & AccessClaims) | undefined> {
+    const known = this.verified.get(token);
+    if (known) {
+      if ((known.exp ?? 0) * 1000 > Date.now()) return known;
+      this.verified.delete(token);
+    }
+    const claims = await this.verifyUncached(token);
+    if (claims) {
+      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(token, claims);
+    }
+    return claims;
+  }
+
+  private async verifyUncached(token: string): Promise<(JWTPayload & AccessClaims) | undefined> {
     try {
       const header = decodeProtectedHeader(token);
       if (FORBIDDEN_KEY_HEADERS.some((h) => h in header) || header.crit !== undefined) return undefined;

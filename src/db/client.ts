@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
-import { sql, type SQL } from 'drizzle-orm';
+import { sql, type Column, type SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
@@ -43,7 +43,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
       onnotice: () => {}, // the migrator's "already exists, skipping" notices are noise
       connection: { application_name: 'hometown-link' },
     });
-    const db = drizzlePostgres({ client, schema, casing: 'snake_case', logger: queryLogger(opts) }) as unknown as Db;
+    const db = drizzlePostgres({ client: preparedByDefault(client), schema, casing: 'snake_case', logger: queryLogger(opts) }) as unknown as Db;
     return {
       db,
       engine: 'postgres',
@@ -70,6 +70,69 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
       unlock();
     },
   };
+}
+
+/**
+ * drizzle sends every ordinary query through `client.unsafe(query, params, { prepare: false })`, and postgres.js
+ * then needs two round trips per query (Parse/Describe, then Bind/Execute): drizzle-orm issue #6096. Statements
+ * are stable (batch lookups use `= any($1)`, see anyOf), so preparing them is safe and halves the round trips.
+ */
+function preparedByDefault<T extends object>(client: T): T {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      if (prop === 'unsafe') {
+        return (query: string, params?: unknown[], options?: Record<string, unknown>) =>
+          (value as (...a: unknown[]) => unknown).call(target, query, params, { ...options, prepare: true });
+      }
+      if (prop === 'begin' || prop === 'savepoint') {
+        return (...args: unknown[]) => {
+          const fn = args.pop() as (tx: object) => unknown;
+          return (value as (...a: unknown[]) => unknown).call(target, ...args, (tx: object) => fn(preparedByDefault(tx)));
+        };
+      }
+      return (value as (...a: unknown[]) => unknown).bind(target);
+    },
+  });
+}
+
+/** `column = any($1)`: one statement whatever the number of ids, unlike `in ($1, $2, ...)`. */
+export function anyOf(column: Column, values: readonly string[], pgType: 'uuid' | 'text' = 'uuid'): SQL {
+  return sql`${column} = any(${arrayLiteral(values)}::${sql.raw(pgType)}[])`;
+}
+
+/** A PostgreSQL array literal, sent as one text parameter: both drivers pass it through unchanged. */
+export function arrayLiteral(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',')}}`;
+}
+
+const preparedCache = new WeakMap<Db, Map<string, unknown>>();
+
+/**
+ * A query built once per database and reused: drizzle then skips rebuilding its SQL on every call, which matters on
+ * paths taken by every request (authentication, page loaders). Only for `db`, not a transaction.
+ */
+export function prepared<T>(db: Db, name: string, build: (db: Db) => T): T {
+  let byName = preparedCache.get(db);
+  if (!byName) preparedCache.set(db, (byName = new Map()));
+  let q = byName.get(name) as T | undefined;
+  if (!q) byName.set(name, (q = build(db)));
+  return q;
+}
+
+/** `column = any(:ids)`, the condition of a prepared batch lookup (see lookupMany). */
+export function anyOfIds(column: Column, pgType: 'uuid' | 'text' = 'uuid'): SQL {
+  return sql`${column} = any(${sql.placeholder('ids')}::${sql.raw(pgType)}[])`;
+}
+
+/**
+ * A batch lookup by ids as a prepared query (built once per database): what DataLoaders call for every page.
+ * `build` returns the drizzle query with `anyOfIds(...)` in its condition, `.prepare(name)`-ed.
+ */
+export async function lookupMany<T>(db: Db, name: string, ids: readonly string[], build: (db: Db) => { execute(values: { ids: string }): Promise<T[]> }): Promise<T[]> {
+  if (ids.length === 0) return [];
+  return prepared(db, name, build).execute({ ids: arrayLiteral(ids) });
 }
 
 function queryLogger(opts: OpenOptions) {

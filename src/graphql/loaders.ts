@@ -1,5 +1,5 @@
+import { anyOfIds, lookupMany } from '../db/client';
 import DataLoader from 'dataloader';
-import { inArray } from 'drizzle-orm';
 import { agreementHistory, type AgreementEvent } from '../agreements/history';
 import { activeAgreementsOf, listCommitmentItems, loadAgreements, versionsOf, type Agreement, type CommitmentItem } from '../agreements/service';
 import { users } from '../auth/tables';
@@ -40,11 +40,14 @@ export function createLoaders(deps: Deps) {
   let commitmentItems: Promise<CommitmentItem[]> | undefined;
   return {
     division: byKey<Division, string>((codes) => getDivisions(db, codes), (d) => d.code),
-    user: byKey<User, string>((ids) => db.select().from(users).where(inArray(users.id, [...ids])), (u) => u.id),
+    user: byKey<User, string>((ids) => lookupMany(db, 'users_by_id', ids, (d) => d.select().from(users).where(anyOfIds(users.id)).prepare('users_by_id')), (u) => u.id),
     person: byKey<Person, string>((ids) => loadPeople(db, ids), (p) => p.id),
     agreement: byKey<Agreement, string>((ids) => loadAgreements(db, ids), (a) => a.id),
     report: byKey<StatusReport, string>((ids) => loadReports(db, ids), (r) => r.id),
-    liaison: byKey<LiaisonContact, string>((ids) => db.select().from(liaisonContacts).where(inArray(liaisonContacts.id, [...ids])), (l) => l.id),
+    liaison: byKey<LiaisonContact, string>(
+      (ids) => lookupMany(db, 'liaisons_by_id', ids, (d) => d.select().from(liaisonContacts).where(anyOfIds(liaisonContacts.id)).prepare('liaisons_by_id')),
+      (l) => l.id,
+    ),
     activeAgreementByPerson: byKey<Agreement, string>((ids) => activeAgreementsOf(db, ids), (a) => a.personId),
     lastReportByPerson: byKey<StatusReport, string>((ids) => lastReportsOf(db, ids), (r) => r.personId),
     dependantsByPerson: groupedBy<Dependant>((ids) => dependantsOf(db, ids), (d) => d.personId),

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { appendAudit } from '../audit/service';
-import type { Db } from '../db/client';
+import { anyOfIds, lookupMany, type Db } from '../db/client';
 import { badInput } from '../errors';
 import type { Caller } from '../policy/actor';
 import { authorize } from '../policy/policy';
@@ -100,9 +100,8 @@ export async function getDivision(db: Db, code: string): Promise<Division | unde
   return row;
 }
 
-export async function getDivisions(db: Db, codes: readonly string[]): Promise<Division[]> {
-  if (codes.length === 0) return [];
-  return db.select().from(divisions).where(inArray(divisions.code, [...codes]));
+export function getDivisions(db: Db, codes: readonly string[]): Promise<Division[]> {
+  return lookupMany(db, 'divisions_by_code', codes, (d) => d.select().from(divisions).where(anyOfIds(divisions.code, 'text')).prepare('divisions_by_code'));
 }
 
 export async function listDivisions(db: Db, filter: { parentCode?: string | null; level?: DivisionLevel | null }): Promise<Division[]> {

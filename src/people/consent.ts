@@ -1,8 +1,8 @@
-import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
+import { and, asc, eq, isNull } from 'drizzle-orm';
 import { endAllAgreementsTx } from '../agreements/ending';
 import { appendAudit } from '../audit/service';
 import { todayIn } from '../calendar';
-import type { Db } from '../db/client';
+import { anyOfIds, lookupMany, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, notFound } from '../errors';
 import type { Caller } from '../policy/actor';
@@ -97,10 +97,15 @@ export async function withdrawConsent(deps: Deps, caller: Caller, personId: stri
   });
 }
 
-export async function consentsOf(db: Db, personIds: string | readonly string[]): Promise<Consent[]> {
-  const ids = typeof personIds === 'string' ? [personIds] : [...personIds];
-  if (ids.length === 0) return [];
-  return db.select().from(consents).where(inArray(consents.personId, ids)).orderBy(asc(consents.givenOn), asc(consents.kind), asc(consents.scope), asc(consents.id));
+export function consentsOf(db: Db, personIds: string | readonly string[]): Promise<Consent[]> {
+  return lookupMany(db, 'consents_of', typeof personIds === 'string' ? [personIds] : personIds, (d) =>
+    d
+      .select()
+      .from(consents)
+      .where(anyOfIds(consents.personId))
+      .orderBy(asc(consents.givenOn), asc(consents.kind), asc(consents.scope), asc(consents.id))
+      .prepare('consents_of'),
+  );
 }
 
 export async function hasConsent(db: Db, personId: string, kind: ConsentKind, scope = ''): Promise<boolean> {

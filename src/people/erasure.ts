@@ -2,7 +2,7 @@ import { and, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
 import { agreements, depositComplaints } from '../agreements/tables';
 import { appendAudit } from '../audit/service';
 import { addDays, todayIn } from '../calendar';
-import type { Db } from '../db/client';
+import { anyOf, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import type { Caller } from '../policy/actor';
 import { authorize } from '../policy/policy';
@@ -73,19 +73,19 @@ async function eraseTx(tx: Db, ids: string[]): Promise<void> {
       erasedAt: new Date(),
       updatedAt: new Date(),
     })
-    .where(inArray(people.id, ids));
-  await tx.delete(dependants).where(inArray(dependants.personId, ids));
+    .where(anyOf(people.id, ids));
+  await tx.delete(dependants).where(anyOf(dependants.personId, ids));
   await tx
     .update(statusReports)
     .set({ phone: null, placeTown: null, placeArea: null, employer: null, needsNote: null, note: null })
-    .where(inArray(statusReports.personId, ids));
+    .where(anyOf(statusReports.personId, ids));
   await tx
     .update(agreements)
     .set({ officialSignRef: null, personSignRef: null, endNote: null })
-    .where(inArray(agreements.personId, ids));
+    .where(anyOf(agreements.personId, ids));
   await tx
     .update(depositComplaints)
     .set({ description: ERASED_NAME, resolution: sql`case when ${depositComplaints.resolution} is null then null else ${ERASED_NAME} end` })
-    .where(inArray(depositComplaints.agreementId, tx.select({ id: agreements.id }).from(agreements).where(inArray(agreements.personId, ids))));
+    .where(inArray(depositComplaints.agreementId, tx.select({ id: agreements.id }).from(agreements).where(anyOf(agreements.personId, ids))));
   for (const step of steps) await step(tx, ids);
 }

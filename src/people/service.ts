@@ -1,8 +1,8 @@
-import { and, asc, eq, exists, gt, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, exists, gt, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { agreements } from '../agreements/tables';
 import { appendAudit } from '../audit/service';
 import { todayIn } from '../calendar';
-import type { Db } from '../db/client';
+import { anyOfIds, lookupMany, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, conflict, notFound, requireUuid } from '../errors';
 import { requireDivision } from '../jurisdiction/divisions';
@@ -236,9 +236,10 @@ export async function removeDependant(deps: Deps, caller: Caller, id: string): P
   });
 }
 
-export async function dependantsOf(db: Db, personIds: readonly string[]): Promise<Dependant[]> {
-  if (personIds.length === 0) return [];
-  return db.select().from(dependants).where(inArray(dependants.personId, [...personIds])).orderBy(asc(dependants.personId), asc(dependants.id));
+export function dependantsOf(db: Db, personIds: readonly string[]): Promise<Dependant[]> {
+  return lookupMany(db, 'dependants_of', personIds, (d) =>
+    d.select().from(dependants).where(anyOfIds(dependants.personId)).orderBy(asc(dependants.personId), asc(dependants.id)).prepare('dependants_of'),
+  );
 }
 
 // ---- lists ----
@@ -301,7 +302,6 @@ export async function countPeople(deps: Deps, caller: Caller, f: PeopleFilter): 
   return row?.n ?? 0;
 }
 
-export async function loadPeople(db: Db, ids: readonly string[]): Promise<Person[]> {
-  if (ids.length === 0) return [];
-  return db.select().from(people).where(inArray(people.id, [...ids]));
+export function loadPeople(db: Db, ids: readonly string[]): Promise<Person[]> {
+  return lookupMany(db, 'people_by_id', ids, (d) => d.select().from(people).where(anyOfIds(people.id)).prepare('people_by_id'));
 }

@@ -104,6 +104,7 @@ export const consents = pgTable(
     withdrawnAt: timestamp({ withTimezone: true }),
   },
   (t) => [
+    index('consents_person_idx').on(t.personId),
     uniqueIndex('consents_active_uq').on(t.personId, t.kind, t.scope).where(sql`${t.withdrawnAt} is null`),
     index('consents_scope_idx').on(t.kind, t.scope).where(sql`${t.withdrawnAt} is null`),
   ],

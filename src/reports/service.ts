@@ -1,10 +1,10 @@
-import { and, asc, desc, eq, gt, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { agreementInStatus } from '../agreements/ending';
 import { assertAllowed } from '../agreements/lifecycle';
 import { agreements } from '../agreements/tables';
 import { appendAudit } from '../audit/service';
 import { addDays, todayIn } from '../calendar';
-import type { Db } from '../db/client';
+import { anyOfIds, lookupMany, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, conflict, requireUuid } from '../errors';
 import { requireLiaison } from '../liaisons/service';
@@ -160,13 +160,15 @@ export async function listStatusReports(deps: Deps, caller: Caller, personId: st
 }
 
 /** Batch: each person's latest current report (for people pages). */
-export async function lastReportsOf(db: Db, personIds: readonly string[]): Promise<StatusReport[]> {
-  if (personIds.length === 0) return [];
-  return db
-    .selectDistinctOn([statusReports.personId])
-    .from(statusReports)
-    .where(and(inArray(statusReports.personId, [...personIds]), isNull(statusReports.supersededAt)))
-    .orderBy(statusReports.personId, desc(statusReports.periodStart), desc(statusReports.createdAt));
+export function lastReportsOf(db: Db, personIds: readonly string[]): Promise<StatusReport[]> {
+  return lookupMany(db, 'last_reports', personIds, (d) =>
+    d
+      .selectDistinctOn([statusReports.personId])
+      .from(statusReports)
+      .where(and(anyOfIds(statusReports.personId), isNull(statusReports.supersededAt)))
+      .orderBy(statusReports.personId, desc(statusReports.periodStart), desc(statusReports.createdAt))
+      .prepare('last_reports'),
+  );
 }
 
 // ---- overdue ----
@@ -235,7 +237,6 @@ export async function dueCountsByVillage(deps: Deps, caller: Caller, q: OverdueQ
     .orderBy(agreements.villageCode);
 }
 
-export async function loadReports(db: Db, ids: readonly string[]): Promise<StatusReport[]> {
-  if (ids.length === 0) return [];
-  return db.select().from(statusReports).where(inArray(statusReports.id, [...ids]));
+export function loadReports(db: Db, ids: readonly string[]): Promise<StatusReport[]> {
+  return lookupMany(db, 'reports_by_id', ids, (d) => d.select().from(statusReports).where(anyOfIds(statusReports.id)).prepare('reports_by_id'));
 }

@@ -1,0 +1,174 @@
+// Fills PostgreSQL with a big county for the benchmarks: 20 towns x 25 villages, 1,000,000 people (one agreement
+// each, mixed cadences, 10% overdue), about 4,000,000 status reports over two years, consents, liaison contacts,
+// staff accounts. Loads with COPY, one transaction per village, so it is resumable: a rerun skips finished villages.
+//
+//   DATABASE_URL=postgres://postgres@127.0.0.1:5432/hl_bench npx tsx bench/generate.ts [--people 1000000]
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import postgres from 'postgres';
+import { hashPassword } from '../src/auth/passwords';
+import { boot } from '../src/bootstrap';
+import { addDays, todayIn } from '../src/calendar';
+import { loadConfig } from '../src/config';
+import { createLogger } from '../src/logger';
+import { makeMobile, makeResidentId } from '../src/people/fixtures';
+import { maskIdNumber } from '../src/people/identity';
+import { nextDue, nextPeriod, periodContaining, type Cadence, type Period } from '../src/reports/periods';
+import { BENCH_PASSWORD, COUNTY, TOWNS, townCode, villageCode, VILLAGES_PER_TOWN } from './county';
+import { benchSecretsFile, noDelaySocket, Progress, requireDatabaseUrl, resultsDir, writeResult } from './lib';
+
+const DESTINATIONS = ['320506', '320508', '320509', '320213', '320214', '320412', '320585', '320583', '320211', '320411'];
+const SURNAMES = '王李张刘陈杨赵黄周吴徐孙朱马胡郭林何高梁郑罗宋谢唐韩曹许邓萧冯曾程蔡彭潘袁于董余苏叶吕魏蒋田杜丁沈姜范江傅钟卢汪戴崔任陆廖姚方金邱夏谭韦贾邹石熊孟秦阎薛侯雷白龙段郝孔邵史毛常万顾赖武康贺严尹钱施牛洪龚';
+const GIVEN = ['伟', '芳', '娜', '敏', '静', '强', '磊', '军', '洋', '勇', '艳', '杰', '娟', '涛', '明', '超', '秀兰', '霞', '平', '刚', '桂英', '建华', '文', '辉', '丽', '鑫', '宇', '浩', '婷', '欣'];
+const OFFICIAL_ITEMS = '{RESPECT_RIGHTS,DELIVER_BENEFITS,NO_DEPOSIT,FOLLOW_UP_SERVICE}';
+const PERSON_ITEMS = '{ACCEPT_LOCAL_SERVICES,REPORT_PERIODICALLY,KEEP_IN_TOUCH}';
+const GRACE_DAYS = 15;
+
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** Deterministic per-person randomness: the same person gets the same data on every run. */
+function rand(i: number, salt: number): number {
+  let x = Math.imul(i ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(salt + 1, 0xc2b2ae35);
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d);
+  x ^= x >>> 15;
+  return (x >>> 0) / 4_294_967_296;
+}
+
+/** COPY text format: tab-separated, \N for null, backslash escapes. */
+function cell(v: string | number | null | undefined): string {
+  if (v === null || v === undefined) return '\\N';
+  return String(v).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n');
+}
+const line = (cells: (string | number | null | undefined)[]) => cells.map(cell).join('\t') + '\n';
+
+async function main() {
+  const url = requireDatabaseUrl();
+  const total = arg('people', 1_000_000);
+  const villages = TOWNS * VILLAGES_PER_TOWN;
+  const perVillage = Math.ceil(total / villages);
+  const divisionsFile = path.join(resultsDir, 'divisions.csv');
+  const rows = [`${COUNTY},睢宁县`];
+  for (let t = 0; t < TOWNS; t++) {
+    rows.push(`${townCode(t)},第${t + 1}镇`);
+    for (let v = 0; v < VILLAGES_PER_TOWN; v++) rows.push(`${villageCode(t, v)},第${t + 1}镇${v + 1}村`);
+  }
+  fs.writeFileSync(divisionsFile, rows.join('\n'));
+
+  const config = loadConfig({ ...process.env, DATABASE_URL: url, SECRETS_FILE: benchSecretsFile, DIVISIONS_FILE: divisionsFile, COUNTY_CODE: COUNTY, LOG_LEVEL: 'warn' });
+  const { deps, database } = await boot(config, { logger: createLogger('warn') });
+  const secrets = deps.secrets;
+  await database.close();
+  const sql = postgres(url, { max: 4, onnotice: () => {}, ...({ socket: noDelaySocket } as object) });
+  const started = Date.now();
+  const today = todayIn(config.timeZone);
+
+  // Staff: one official per village, one supervisor per town, one admin; all with the bench password.
+  const hash = await hashPassword(BENCH_PASSWORD);
+  const staff = [{ username: 'bench-admin', role: 'COUNTY_ADMIN', scope: null as string | null }];
+  for (let t = 0; t < TOWNS; t++) {
+    staff.push({ username: `sup-${townCode(t)}`, role: 'TOWN_SUPERVISOR', scope: townCode(t) });
+    for (let v = 0; v < VILLAGES_PER_TOWN; v++) staff.push({ username: `off-${villageCode(t, v)}`, role: 'VILLAGE_OFFICIAL', scope: villageCode(t, v) });
+  }
+  await sql`insert into users ${sql(staff.map((s) => ({ ...s, display_name: s.username, password_hash: hash })))} on conflict (username) do nothing`;
+  const officials = new Map((await sql<{ id: string; scope: string }[]>`select id, scope from users where role = 'VILLAGE_OFFICIAL'`).map((r) => [r.scope, r.id]));
+  const [liaisons] = await sql<{ n: number }[]>`select count(*)::int as n from liaison_contacts`;
+  if (liaisons?.n === 0) {
+    await sql`insert into liaison_contacts ${sql(
+      Array.from({ length: 100 }, (_, i) => ({ name: `联络员${i + 1}`, organisation: `流动人口服务站${i + 1}`, county_code: DESTINATIONS[i % DESTINATIONS.length]!, phone: makeMobile(50_000_000 + i), role: '联络员' })),
+    )}`;
+  }
+
+  const done = new Set((await sql<{ v: string }[]>`select distinct home_village_code as v from people`).map((r) => r.v));
+  const todo: [number, number][] = [];
+  for (let t = 0; t < TOWNS; t++) for (let v = 0; v < VILLAGES_PER_TOWN; v++) if (!done.has(villageCode(t, v))) todo.push([t, v]);
+  const progress = new Progress('people', villages * perVillage, done.size * perVillage);
+  let reportRows = 0;
+
+  const loadVillage = async (t: number, v: number) => {
+    const village = villageCode(t, v);
+    const official = officials.get(village)!;
+    const base = (t * VILLAGES_PER_TOWN + v) * perVillage;
+    let people = '';
+    let agreements = '';
+    let reports = '';
+    let consents = '';
+    for (let k = 0; k < perVillage; k++) {
+      const i = base + k;
+      const personId = crypto.randomUUID();
+      const day = i % 14_600;
+      const birth = addDays('1966-01-01', day).replace(/-/g, '');
+      const idNumber = makeResidentId(COUNTY, birth, Math.floor(i / 14_600));
+      const dest = DESTINATIONS[Math.floor(rand(i, 1) * DESTINATIONS.length)]!;
+      const overdue = rand(i, 6) < 0.1;
+      // Overdue people started long enough ago for at least one period to be past its grace days.
+      const validFrom = addDays(today, overdue ? -(400 + Math.floor(rand(i, 2) * 330)) : -(60 + Math.floor(rand(i, 2) * 670)));
+      const r3 = rand(i, 3);
+      const cadence: Cadence = r3 < 0.6 ? 'QUARTERLY' : r3 < 0.9 ? 'HALF_YEARLY' : 'MONTHLY';
+      const name = SURNAMES[Math.floor(rand(i, 4) * SURNAMES.length)]! + GIVEN[Math.floor(rand(i, 5) * GIVEN.length)]!;
+      people += line([personId, name, secrets.encrypt(idNumber), secrets.hmac(idNumber), maskIdNumber(idNumber), village, townCode(t), makeMobile(i), dest, null, null, `企业${i % 5000}`, null, validFrom, 'AWAY']);
+      // Completed periods are reported, except that one person in ten stopped and is overdue.
+      const periods: Period[] = [];
+      for (let p = periodContaining(cadence, validFrom); addDays(p.end, 0) < today; p = nextPeriod(cadence, p)) periods.push(p);
+      let reported = periods;
+      if (overdue) {
+        const cut = periods.findLastIndex((p) => addDays(p.end, GRACE_DAYS) < today);
+        reported = cut >= 0 ? periods.slice(0, cut) : periods;
+      }
+      const agreementId = crypto.randomUUID();
+      for (const p of reported) {
+        const reportedOn = addDays(p.end, -Math.floor(rand(i, p.start.length + reportRows) * 10));
+        reports += line([crypto.randomUUID(), personId, agreementId, village, p.label, p.start, p.end, 'PHONE', reportedOn, dest, 'EMPLOYED', '{}', 'VILLAGE_OFFICIAL', official]);
+      }
+      reportRows += reported.length;
+      const due = nextDue(cadence, validFrom, null, reported.map((p) => p.label), GRACE_DAYS);
+      const last = reported[reported.length - 1];
+      const signedAt = `${validFrom} 09:00:00+08`;
+      agreements += line([agreementId, personId, 1, 'ACTIVE', village, townCode(t), official, OFFICIAL_ITEMS, PERSON_ITEMS, cadence, validFrom, `{${dest}}`, signedAt, 'PAPER', signedAt, 'PAPER', signedAt, due?.period.label, due?.period.start, due?.dueOn, last?.label, last ? addDays(last.end, 0) : null]);
+      consents += line([personId, 'AGREEMENT', '', 'PAPER', validFrom]) + line([personId, 'PARTNER_SHARING', dest, 'PAPER', validFrom]);
+    }
+    const t0 = Date.now();
+    await sql.begin(async (tx) => {
+      const copy = async (statement: ReturnType<typeof tx.unsafe>, data: string) => {
+        const c0 = Date.now();
+        const stream = await statement.writable();
+        await new Promise<void>((resolve, reject) => {
+          stream.on('error', reject);
+          stream.on('finish', () => resolve());
+          stream.end(data);
+        });
+        if (process.env.BENCH_TRACE) process.stderr.write(`copy ${data.length}B ${Date.now() - c0}ms\n`);
+      };
+      await copy(tx.unsafe(`copy people (id, name, id_number_enc, id_number_hmac, id_number_masked, home_village_code, home_town_code, phone, current_county_code, current_town, current_area, employer, occupation, departure_date, status) from stdin`), people);
+      await copy(tx.unsafe(`copy agreements (id, person_id, version, status, village_code, town_code, official_user_id, official_commitments, person_commitments, cadence, valid_from, sharing_counties, official_signed_at, official_sign_method, person_signed_at, person_sign_method, activated_at, next_due_period, next_due_start, next_due_on, last_report_period, last_report_on) from stdin`), agreements);
+      await copy(tx.unsafe(`copy status_reports (id, person_id, agreement_id, village_code, period, period_start, period_end, arrival, reported_on, place_county_code, work_status, needs, recorded_by_type, recorded_by_id) from stdin`), reports);
+      await copy(tx.unsafe(`copy consents (person_id, kind, scope, method, given_on) from stdin`), consents);
+    });
+    progress.add(perVillage, `(${reportRows.toLocaleString()} reports)`);
+  };
+
+  // Two villages in flight: while PostgreSQL ingests one, Node builds the next.
+  const queue = [...todo];
+  await Promise.all(
+    [0, 1].map(async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) await loadVillage(...next);
+    }),
+  );
+  process.stderr.write('analyze...\n');
+  await sql`analyze`;
+  const counts = await sql`select (select count(*) from people)::int as people, (select count(*) from agreements)::int as agreements,
+    (select count(*) from status_reports)::int as reports, (select count(*) from consents)::int as consents,
+    (select count(*) from agreements where status = 'ACTIVE' and next_due_on < ${today})::int as overdue`;
+  const seconds = (Date.now() - started) / 1000;
+  const result = { seconds, loadedVillages: todo.length, ...counts[0] };
+  console.log(result);
+  writeResult('generate', result);
+  await sql.end();
+}
+
+await main();

@@ -1,0 +1,92 @@
+// GraphQL read throughput and latency at county scale, each figure next to the floor of a trivial `{ __typename }`
+// query on the same server in the same run. Run bench/generate.ts first.
+//
+//   DATABASE_URL=postgres://postgres@127.0.0.1:5432/hl_bench npx tsx bench/graphql-reads.ts [--seconds 10] [--connections 50]
+import autocannon from 'autocannon';
+import { BENCH_PASSWORD, townCode, villageCode } from './county';
+import { benchSecretsFile, fmtRate, printTable, requireDatabaseUrl, writeResult } from './lib';
+import { startBenchServer } from './server';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+interface Scenario {
+  name: string;
+  token?: string;
+  query: string;
+  variables?: Record<string, unknown>;
+  /** Latency goal for p99, in ms, where the issue sets one. */
+  p99Goal?: number;
+  ratioGoal?: number;
+}
+
+const PEOPLE_PAGE = `query($v: String!) { people(filter: { villageCode: $v }, first: 50) { edges { node { id name idNumber phone status
+  currentPlace { countyCode } activeAgreement { cadence nextDuePeriod nextDueOn } lastReport { period reportedOn workStatus } } } pageInfo { endCursor } } }`;
+const OVERDUE = `query($v: String) { overdueReports(villageCode: $v, first: 50) { edges { node { person { id name phone } period dueOn daysOverdue } } pageInfo { endCursor } } }`;
+const PERSON = `query($id: ID!) { person(id: $id) { id name idNumber phone status currentPlace { countyCode town } employer homeVillage { name }
+  dependants { relation ageBand } consents { kind scope } agreements { version status cadence validFrom history { action at actorRole } }
+  statusReports(first: 50) { edges { node { period arrival reportedOn workStatus needs } } } reportStatus { state dueOn } } }`;
+
+async function run(url: string, s: Scenario, seconds: number, connections: number) {
+  const result = await autocannon({
+    url: `${url}/graphql`,
+    method: 'POST',
+    connections,
+    duration: seconds,
+    headers: { 'content-type': 'application/json', ...(s.token ? { authorization: `Bearer ${s.token}` } : {}) },
+    body: JSON.stringify({ query: s.query, variables: s.variables ?? {} }),
+  });
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+}
+
+async function main() {
+  const url = requireDatabaseUrl();
+  const seconds = arg('seconds', 10);
+  const connections = arg('connections', 50);
+  const server = await startBenchServer({ DATABASE_URL: url, SECRETS_FILE: benchSecretsFile, DATABASE_POOL_MAX: '20', ACCESS_TOKEN_TTL_SECONDS: '3600' });
+  try {
+    const village = villageCode(3, 7);
+    const official = await server.login(`off-${village}`, BENCH_PASSWORD);
+    const supervisor = await server.login(`sup-${townCode(3)}`, BENCH_PASSWORD);
+    const admin = await server.login('bench-admin', BENCH_PASSWORD);
+    const first = await server.gql(`query($v: String!) { people(filter: { villageCode: $v }, first: 1) { edges { node { id } } } }`, { v: village }, official);
+    const personId = first.data.people.edges[0].node.id;
+    const scenarios: Scenario[] = [
+      { name: 'floor: { __typename }', query: '{ __typename }' },
+      { name: "village official's people page (50)", token: official, query: PEOPLE_PAGE, variables: { v: village }, p99Goal: 50, ratioGoal: 0.3 },
+      { name: 'overdueReports first page, county', token: admin, query: OVERDUE, variables: {}, p99Goal: 50 },
+      { name: 'overdueReports first page, village', token: official, query: OVERDUE, variables: { v: village }, p99Goal: 50 },
+      { name: 'one person with full history', token: official, query: PERSON, variables: { id: personId } },
+    ];
+    void supervisor;
+    const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]! : '';
+    const rows = [];
+    let floor = 0;
+    for (const s of scenarios.filter((x, i) => i === 0 || x.name.includes(only))) {
+      const check = await server.gql(s.query, s.variables, s.token);
+      if (check.errors) throw new Error(`${s.name}: ${JSON.stringify(check.errors)}`);
+      process.stderr.write(`${s.name}: ${seconds}s at ${connections} connections...\n`);
+      const r = await run(server.url, s, seconds, connections);
+      if (!floor) floor = r.rps;
+      rows.push({ scenario: s.name, ...r, ratio: r.rps / floor, p99Goal: s.p99Goal ?? null, ratioGoal: s.ratioGoal ?? null });
+    }
+    printTable(
+      rows.map((r) => ({
+        scenario: r.scenario,
+        'req/s': fmtRate(r.rps),
+        'x floor': r.ratio.toFixed(2),
+        'p50 ms': r.p50,
+        'p99 ms': r.p99,
+        goal: [r.ratioGoal ? `>= ${r.ratioGoal} x floor` : '', r.p99Goal ? `p99 <= ${r.p99Goal} ms` : ''].filter(Boolean).join(', ') || '-',
+        errors: r.non2xx + r.errors,
+      })),
+    );
+    console.log(`results: ${writeResult('graphql-reads', { seconds, connections, scenarios: rows })}`);
+  } finally {
+    await server.stop();
+  }
+}
+
+await main();

@@ -1,0 +1,1 @@
+CREATE INDEX "consents_person_idx" ON "consents" USING btree ("person_id");
