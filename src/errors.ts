@@ -29,14 +29,10 @@ export const notFound = (what: string, id?: string) =>
   new AppError('NOT_FOUND', `${what} not found`, id === undefined ? {} : { id });
 export const conflict = (message: string, extra: Record<string, unknown> = {}) =>
   new AppError('CONFLICT', message, extra);
-export const forbidden = (message = 'Not allowed') => new AppError('FORBIDDEN', message);
 export const unauthenticated = (message = 'Authentication required') => new AppError('UNAUTHENTICATED', message);
 export const tooManyRequests = (message: string, retryAfterSeconds: number) =>
   new AppError('TOO_MANY_REQUESTS', message, { retryAfterSeconds });
 
-export function isAppError(e: unknown): e is AppError {
-  return e instanceof AppError;
-}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -17,7 +17,7 @@ import { refreshNextDue } from '../reports/due';
 import { CADENCES, type Cadence } from '../reports/periods';
 import { agreementInStatus, endAgreementTx, endAllAgreementsTx, type Agreement } from './ending';
 import { recordAgreementEvent } from './history';
-import { assertAllowed } from './lifecycle';
+import { assertAllowed, nextStatus } from './lifecycle';
 import { agreements, commitmentItems, SIGN_METHODS, AGREEMENT_STATUSES, type AgreementStatus, type EndReason } from './tables';
 
 export type { Agreement };
@@ -186,7 +186,7 @@ async function activateTx(tx: Db, deps: Deps, caller: Caller, a: Agreement): Pro
   assertAllowed(a.status, 'ACTIVATE');
   const current = await agreementInStatus(tx, a.personId, 'ACTIVE', true);
   if (current) await endAgreementTx(tx, caller, current, 'REPLACED');
-  const [active] = await tx.update(agreements).set({ status: 'ACTIVE', activatedAt: new Date() }).where(eq(agreements.id, a.id)).returning();
+  const [active] = await tx.update(agreements).set({ status: nextStatus(a.status, 'ACTIVATE'), activatedAt: new Date() }).where(eq(agreements.id, a.id)).returning();
   await tx.update(people).set({ status: 'AWAY', withdrawnAt: null, returnedOn: null, updatedAt: new Date() }).where(eq(people.id, a.personId));
   const givenOn = a.personSignedAt!.toISOString().slice(0, 10);
   const method = a.personSignMethod === 'PAPER' ? 'PAPER' : 'PHONE';

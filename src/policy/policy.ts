@@ -147,7 +147,3 @@ export function listScope(actor: Actor, action: Action): Jurisdiction {
   if (!rule || !rule.roles.includes(user.role)) throw new PolicyDenied(action, `Not allowed to ${action}`);
   return rule.within === 'county' ? { kind: 'county' } : jurisdictionOf(user);
 }
-
-export function isForbidden(e: unknown): e is PolicyDenied {
-  return e instanceof PolicyDenied;
-}
