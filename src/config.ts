@@ -29,6 +29,17 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: boolish.default(false),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
+  EXCHANGE_JWKS_REFRESH_COOLDOWN_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  EXCHANGE_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
+  EXCHANGE_JWKS_MAX_BYTES: z.coerce.number().int().min(1_024).max(1_048_576).default(65_536),
+  EXCHANGE_MAX_BODY_BYTES: z.coerce.number().int().min(65_536).max(67_108_864).default(8_388_608),
+  EXCHANGE_ALLOW_HTTP: boolish.default(false),
+  EXCHANGE_DELIVERY_ENABLED: boolish.default(true),
+  EXCHANGE_DELIVERY_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(10_000),
+  EXCHANGE_DELIVERY_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(100),
+  EXCHANGE_PUSH_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(30_000),
+  EXCHANGE_RETRY_BASE_MS: z.coerce.number().int().min(10).max(86_400_000).default(30_000),
+  EXCHANGE_RETRY_MAX_MS: z.coerce.number().int().min(10).max(604_800_000).default(21_600_000),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -53,6 +64,26 @@ export interface Config {
   logLevel: string;
   trustProxy: boolean;
   graphqlMaxDepth: number;
+  exchange: ExchangeConfig;
+}
+
+/** Inter-county exchange (docs/exchange-protocol.md); every value has an EXCHANGE_* variable. */
+export interface ExchangeConfig {
+  /** At most one automatic JWKS refresh per partner in this window (an unknown kid triggers one). */
+  jwksRefreshCooldownSeconds: number;
+  /** Timeout of a JWKS fetch. */
+  fetchTimeoutMs: number;
+  jwksMaxBytes: number;
+  /** Largest request body /exchange/v1 accepts. */
+  maxBodyBytes: number;
+  /** Partner URLs may be plain http:// (always true outside production). */
+  allowHttp: boolean;
+  deliveryEnabled: boolean;
+  deliveryIntervalMs: number;
+  deliveryBatchSize: number;
+  pushTimeoutMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
 }
 
 export class ConfigError extends Error {
@@ -100,5 +131,18 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
+    exchange: {
+      jwksRefreshCooldownSeconds: e.EXCHANGE_JWKS_REFRESH_COOLDOWN_SECONDS,
+      fetchTimeoutMs: e.EXCHANGE_FETCH_TIMEOUT_MS,
+      jwksMaxBytes: e.EXCHANGE_JWKS_MAX_BYTES,
+      maxBodyBytes: e.EXCHANGE_MAX_BODY_BYTES,
+      allowHttp: e.EXCHANGE_ALLOW_HTTP || e.NODE_ENV !== 'production',
+      deliveryEnabled: e.EXCHANGE_DELIVERY_ENABLED,
+      deliveryIntervalMs: e.EXCHANGE_DELIVERY_INTERVAL_MS,
+      deliveryBatchSize: e.EXCHANGE_DELIVERY_BATCH_SIZE,
+      pushTimeoutMs: e.EXCHANGE_PUSH_TIMEOUT_MS,
+      retryBaseMs: e.EXCHANGE_RETRY_BASE_MS,
+      retryMaxMs: Math.max(e.EXCHANGE_RETRY_MAX_MS, e.EXCHANGE_RETRY_BASE_MS),
+    },
   };
 }

@@ -18,7 +18,7 @@ export interface AuditEvent {
 // Any constant works; it only has to be the same everywhere so chained inserts take turns.
 const CHAIN_LOCK_KEY = 7_301_324;
 
-function actorColumns(actor: Actor): { actorType: 'USER' | 'PARTNER' | 'SYSTEM' | 'PUBLIC'; actorId: string | null; actorRole: string | null } {
+export function actorColumns(actor: Actor): { actorType: 'USER' | 'PARTNER' | 'SYSTEM' | 'PUBLIC'; actorId: string | null; actorRole: string | null } {
   switch (actor.kind) {
     case 'user':
       return { actorType: 'USER', actorId: actor.userId, actorRole: actor.role };

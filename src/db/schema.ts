@@ -4,3 +4,5 @@ export * from '../audit/tables';
 export * from '../auth/tables';
 export * from '../jurisdiction/tables';
 export * from '../keys/tables';
+export * from '../partners/tables';
+export * from '../exchange/tables';

@@ -1,7 +1,9 @@
 import { GraphQLScalarType } from 'graphql';
 import { auditResolvers } from '../audit/resolvers';
 import { authResolvers } from '../auth/resolvers';
+import { exchangeResolvers } from '../exchange/resolvers';
 import { jurisdictionResolvers } from '../jurisdiction/resolvers';
+import { partnerResolvers } from '../partners/resolvers';
 import type { Resolvers } from './generated/types';
 import { DateScalar, DateTimeScalar, JSONScalar } from './scalars';
 
@@ -37,4 +39,4 @@ function merge(...maps: Resolvers[]): Resolvers {
   return out as Resolvers;
 }
 
-export const resolvers = merge(baseResolvers, authResolvers, jurisdictionResolvers, auditResolvers);
+export const resolvers = merge(baseResolvers, authResolvers, jurisdictionResolvers, auditResolvers, partnerResolvers, exchangeResolvers);

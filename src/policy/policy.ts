@@ -1,6 +1,6 @@
 import type { Role } from '../auth/tables';
 import { AppError, unauthenticated } from '../errors';
-import type { Actor, UserActor } from './actor';
+import type { Actor, PartnerActor, UserActor } from './actor';
 
 /**
  * Where a record sits, as far as the policy needs to know: its village (people, agreements, reports), or the
@@ -17,6 +17,11 @@ interface Rule {
   roles: readonly Role[];
   /** How the actor's scope must cover the target; 'county' means the whole home county. */
   within: Within;
+  /**
+   * An authenticated partner county may do this. What it may do within it (record types, lookup) is its
+   * agreement's business: see exchange/agreement.ts.
+   */
+  partner?: true;
 }
 
 const ADMIN = ['COUNTY_ADMIN'] as const;
@@ -34,6 +39,13 @@ const RULES = {
   'user.read': { roles: ADMIN, within: 'county' },
   'user.manage': { roles: ADMIN, within: 'county' },
   'audit.read': { roles: ADMIN, within: 'county' },
+  'partner.read': { roles: ADMIN, within: 'county' },
+  'partner.manage': { roles: ADMIN, within: 'county' },
+  'exchange.read': { roles: ADMIN, within: 'county' },
+  'exchange.manage': { roles: ADMIN, within: 'county' },
+  'exchange.push': { roles: [], within: 'county', partner: true },
+  'exchange.pull': { roles: [], within: 'county', partner: true },
+  'exchange.lookup': { roles: [], within: 'county', partner: true },
 } as const satisfies Record<string, Rule>;
 
 export type Action = keyof typeof RULES;
@@ -93,7 +105,9 @@ function covers(j: Jurisdiction, within: Within, target: Target): boolean {
 /** May this actor do this to that record? Pure: no I/O, so it is cheap and unit-tested on its own. */
 export function can(actor: Actor, action: string, target: Target = {}): boolean {
   const rule = ruleFor(action);
-  if (!rule || actor.kind !== 'user') return false;
+  if (!rule) return false;
+  if (actor.kind === 'partner') return rule.partner === true;
+  if (actor.kind !== 'user') return false;
   if (!rule.roles.includes(actor.role)) return false;
   return covers(jurisdictionOf(actor), rule.within, target);
 }
@@ -103,6 +117,13 @@ export function authorize(actor: Actor, action: Action, target: Target = {}): Us
   const user = requireUser(actor);
   if (!can(user, action, target)) throw new PolicyDenied(action, `Not allowed to ${action}`);
   return user;
+}
+
+/** For exchange endpoints: the partner county calling, or FORBIDDEN when the rule does not admit partners. */
+export function authorizePartner(actor: Actor, action: Action): PartnerActor {
+  if (actor.kind !== 'partner') throw unauthenticated();
+  if (!can(actor, action)) throw new PolicyDenied(action, `Not allowed to ${action}`);
+  return actor;
 }
 
 /**
