@@ -1,6 +1,6 @@
 import { calculateJwkThumbprint } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openRecord, RECORD_VERSION, signRecord } from '../../src/exchange/envelope';
+import { openRecord, RECORD_VERSION, signRecord, type RecordEnvelope } from '../../src/exchange/envelope';
 import { systemCaller } from '../../src/policy/actor';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { BODIES, SUBJECTS } from '../helpers/records';
@@ -46,15 +46,15 @@ describe('key rotation', () => {
   it('publishes before signing, keeps old keys verifiable forever, and audits each step', async () => {
     const keys = t.server.deps.keys;
     const old = await keys.signingKey('EXCHANGE');
-    const record = {
+    const record: RecordEnvelope<'ARRIVAL'> = {
       v: RECORD_VERSION,
       id: '7c0e8a52-0d55-4f6f-9a4c-5b0b8e2f6a10',
       iss: t.config.countyCode,
       aud: '320506',
-      type: 'ARRIVAL' as const,
+      type: 'ARRIVAL',
       iat: Math.floor(Date.now() / 1000),
-      subject: SUBJECTS[1],
-      body: BODIES.ARRIVAL as never,
+      subject: { ...SUBJECTS[1] },
+      body: BODIES.ARRIVAL as RecordEnvelope<'ARRIVAL'>['body'],
     };
     const signedByOld = await signRecord(old, record);
 
