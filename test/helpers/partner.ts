@@ -96,8 +96,9 @@ export class FakePartner {
     return { keys: this.published.map((k) => k.jwk) };
   }
 
+  /** A transport token, by default signed with the first key the partner publishes. */
   token(opts: TokenOptions = {}): string {
-    const key = opts.key ?? this.es;
+    const key = opts.key ?? this.published[0] ?? this.es;
     const now = Math.floor(Date.now() / 1000);
     const header: Record<string, unknown> = { alg: key.alg, kid: key.kid, typ: 'hl-req+jwt', ...opts.header };
     const claims: Record<string, unknown> = { iss: this.countyCode, sub: this.countyCode, aud: this.receiver, iat: now, exp: now + 60, jti: crypto.randomUUID(), ...opts.claims };
