@@ -1,11 +1,10 @@
 import crypto from 'node:crypto';
 import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
-import { appendAudit } from '../audit/service';
+import type { AuditEvent } from '../audit/service';
 import { rows, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, conflict } from '../errors';
 import { agreementInForce, findPartner } from '../partners/service';
-import type { Caller } from '../policy/actor';
 import { allowsOutbound } from './agreement';
 import { newRecordId, parseRecordPayload, RECORD_VERSION, signRecord, type RecordEnvelope } from './envelope';
 import type { ExchangedType } from './record-types';
@@ -30,6 +29,12 @@ export interface QueuedRecord<T extends ExchangedType = ExchangedType> {
   partnerCode: string;
   /** What was signed. */
   record: RecordEnvelope<T>;
+  /**
+   * The audit entry for sharing this record with the partner. Append it together with the change's own entry
+   * (appendAuditMany) as the transaction's last statement: the audit chain's lock is held until commit, so
+   * taking it earlier would serialise every concurrent transaction behind this one.
+   */
+  auditEvent: AuditEvent;
 }
 
 const FIELD_OF: Partial<Record<RejectionReason, string>> = {
@@ -42,9 +47,10 @@ const FIELD_OF: Partial<Record<RejectionReason, string>> = {
 /**
  * Signs a record for a partner and puts it in the outbox. Call it inside the transaction of the change that causes
  * the record, passing `{ ...deps, db: tx }`: it then commits or rolls back with that change (it runs in a savepoint
- * of it). The agreement must be in force and allow the type outbound. Appends its own audit entry.
+ * of it). The agreement must be in force and allow the type outbound. The caller appends the returned
+ * `auditEvent` at the end of its transaction (see QueuedRecord).
  */
-export async function queueRecord<T extends ExchangedType>(deps: Deps, caller: Caller, input: QueueRecordInput<T>): Promise<QueuedRecord<T>> {
+export async function queueRecord<T extends ExchangedType>(deps: Deps, input: QueueRecordInput<T>): Promise<QueuedRecord<T>> {
   return deps.db.transaction(async (tx) => {
     const partner = await findPartner(tx, input.partnerCode);
     if (!partner) throw badInput('partnerCode', `${input.partnerCode} is not a registered partner county`);
@@ -75,8 +81,8 @@ export async function queueRecord<T extends ExchangedType>(deps: Deps, caller: C
       jwsEnc: deps.secrets.encrypt(jws),
       subjectIdHmac: deps.secrets.hmac(record.subject.idNumber),
     });
-    await appendAudit(tx, caller, { action: 'exchange.queue', targetType: 'OutboundRecord', targetId: record.id, details: { partner: partner.countyCode, type: record.type } });
-    return { id: record.id, partnerCode: partner.countyCode, record };
+    const auditEvent: AuditEvent = { action: 'exchange.queue', targetType: 'OutboundRecord', targetId: record.id, details: { partner: partner.countyCode, type: record.type } };
+    return { id: record.id, partnerCode: partner.countyCode, record, auditEvent };
   });
 }
 
