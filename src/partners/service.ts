@@ -39,6 +39,15 @@ export interface NewPartnerInput extends AgreementTerms {
   note?: string | null;
 }
 
+/** County administrators, or the operator's command line (a system actor, as for creating the first admin). */
+function authorizeManage(caller: Caller): void {
+  if (caller.actor.kind !== 'system') authorize(caller.actor, 'partner.manage');
+}
+
+function authorizeRead(caller: Caller): void {
+  if (caller.actor.kind !== 'system') authorize(caller.actor, 'partner.read');
+}
+
 // ---- validation ----
 
 function checkUrl(deps: Deps, field: string, raw: string): string {
@@ -118,7 +127,7 @@ async function transition(
   action: PartnerAction,
   opts: { note?: string | null; set?: (current: Partner) => Partial<Partner>; keys?: { list: PartnerJwk[]; source: 'FETCHED' | 'PASTED' } } = {},
 ): Promise<Partner> {
-  authorize(caller.actor, 'partner.manage');
+  authorizeManage(caller);
   return deps.db.transaction(async (tx) => {
     const current = await lockPartner(tx, countyCode);
     const toStatus = nextPartnerStatus(current.status, action);
@@ -230,7 +239,7 @@ export async function partnerHistoricalKey(db: Db, countyCode: string, kid: stri
 // ---- the agreement's operations (county administrators) ----
 
 export async function registerPartner(deps: Deps, caller: Caller, input: NewPartnerInput): Promise<Partner> {
-  authorize(caller.actor, 'partner.manage');
+  authorizeManage(caller);
   const countyCode = input.countyCode.trim();
   if (!/^\d{6}$/.test(countyCode)) throw badInput('countyCode', 'must be a 6-digit county code');
   if (countyCode === deps.config.countyCode) throw badInput('countyCode', 'is this county itself');
@@ -285,7 +294,7 @@ export async function renewPartner(deps: Deps, caller: Caller, countyCode: strin
 
 /** Fetches the partner's JWKS now (no cooldown: an administrator asked). */
 export async function refreshPartnerKeys(deps: Deps, caller: Caller, countyCode: string): Promise<Partner> {
-  authorize(caller.actor, 'partner.manage');
+  authorizeManage(caller);
   const partner = await getPartner(deps, caller, countyCode);
   const list = await fetchJwks(partner.jwksUrl, deps.config.exchange);
   return transition(deps, caller, countyCode, 'LOAD_KEYS', { keys: { list, source: 'FETCHED' } });
@@ -293,7 +302,7 @@ export async function refreshPartnerKeys(deps: Deps, caller: Caller, countyCode:
 
 /** Air-gapped partners: the JWKS as they handed it over, replacing the published set like a fetch would. */
 export async function pastePartnerKeys(deps: Deps, caller: Caller, countyCode: string, jwks: string, note?: string | null): Promise<Partner> {
-  authorize(caller.actor, 'partner.manage');
+  authorizeManage(caller);
   const list = await parseJwks(jwks);
   return transition(deps, caller, countyCode, 'LOAD_KEYS', { note, keys: { list, source: 'PASTED' } });
 }
@@ -301,7 +310,7 @@ export async function pastePartnerKeys(deps: Deps, caller: Caller, countyCode: s
 // ---- reads ----
 
 export async function listPartners(deps: Deps, caller: Caller, filter: { status?: PartnerStatus | null } = {}): Promise<Partner[]> {
-  authorize(caller.actor, 'partner.read');
+  authorizeRead(caller);
   return deps.db
     .select()
     .from(partners)
@@ -310,7 +319,7 @@ export async function listPartners(deps: Deps, caller: Caller, filter: { status?
 }
 
 export async function getPartner(deps: Deps, caller: Caller, countyCode: string): Promise<Partner> {
-  authorize(caller.actor, 'partner.read');
+  authorizeRead(caller);
   const row = await findPartner(deps.db, countyCode);
   if (!row) throw notFound('Partner', countyCode);
   return row;

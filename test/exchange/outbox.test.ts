@@ -3,7 +3,7 @@ import { count, eq } from 'drizzle-orm';
 import { compactVerify, createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, outboundRecords } from '../../src/db/schema';
-import { publishOutbox, queueRecord, type QueueRecordInput } from '../../src/exchange/outbox';
+import { countUndeliveredSignedWith, publishOutbox, queueRecord, type QueueRecordInput } from '../../src/exchange/outbox';
 import { appendAudit } from '../../src/audit/service';
 import type { Db } from '../../src/db/client';
 import { systemCaller } from '../../src/policy/actor';
@@ -213,6 +213,17 @@ describe('GET /exchange/v1/records (pull)', () => {
     expect(await publishOutbox(db())).toBe(0);
     const seqs = (await db().select({ seq: outboundRecords.seq }).from(outboundRecords).orderBy(outboundRecords.seq)).map((r) => r.seq);
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+  });
+});
+
+describe('key retirement guard', () => {
+  it('counts queued records signed with a key, so the CLI can refuse to retire it', async () => {
+    const q = await queue();
+    const [row] = await db().select().from(outboundRecords).where(eq(outboundRecords.id, q.id));
+    const queued = await countUndeliveredSignedWith(db(), row!.signedKid);
+    expect(queued).toBeGreaterThanOrEqual(1);
+    await db().update(outboundRecords).set({ status: 'DELIVERED' }).where(eq(outboundRecords.signedKid, row!.signedKid));
+    expect(await countUndeliveredSignedWith(db(), row!.signedKid)).toBe(0);
   });
 });
 
