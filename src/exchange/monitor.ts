@@ -1,4 +1,5 @@
 import { and, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
+import type { PgColumn } from 'drizzle-orm/pg-core';
 import { appendAudit } from '../audit/service';
 import { rows, type Db } from '../db/client';
 import type { Deps } from '../deps';
@@ -56,6 +57,18 @@ export interface RecordFilter {
   type?: string | null;
 }
 
+/** `(c1, c2, ...) < (v1, v2, ...)` in sort order: the rows after a keyset cursor when listing newest first. */
+function sortsBefore(columns: PgColumn[], values: unknown[]): SQL {
+  const [column, ...moreColumns] = columns;
+  const [value, ...moreValues] = values;
+  if (moreColumns.length === 0) return lt(column!, value);
+  return or(lt(column!, value), and(eq(column!, value), sortsBefore(moreColumns, moreValues)))!;
+}
+
+function page<R>(found: R[], first: number): { rows: R[]; hasMore: boolean } {
+  return { rows: found.slice(0, first), hasMore: found.length > first };
+}
+
 /** Newest first, keyset-paginated by (createdAt, id). */
 export async function listOutbound(
   deps: Deps,
@@ -71,12 +84,8 @@ export async function listOutbound(
     filter.status ? eq(t.status, filter.status) : undefined,
     filter.type ? eq(t.type, filter.type as OutboundRow['type']) : undefined,
   ];
-  if (after) {
-    const at = new Date(after[0]);
-    where.push(or(lt(t.createdAt, at), and(eq(t.createdAt, at), lt(t.id, after[1]))));
-  }
-  const found = await deps.db.select().from(t).where(and(...where)).orderBy(desc(t.createdAt), desc(t.id)).limit(first + 1);
-  return { rows: found.slice(0, first), hasMore: found.length > first };
+  if (after) where.push(sortsBefore([t.createdAt, t.id], [new Date(after[0]), after[1]]));
+  return page(await deps.db.select().from(t).where(and(...where)).orderBy(desc(t.createdAt), desc(t.id)).limit(first + 1), first);
 }
 
 /** Newest first, keyset-paginated by (receivedAt, issuer, id). */
@@ -94,19 +103,8 @@ export async function listInbound(
     filter.state ? eq(t.state, filter.state) : undefined,
     filter.type ? eq(t.type, filter.type as InboundRow['type']) : undefined,
   ];
-  if (after) {
-    const at = new Date(after[0]);
-    where.push(
-      or(lt(t.receivedAt, at), and(eq(t.receivedAt, at), or(lt(t.issuer, after[1]), and(eq(t.issuer, after[1]), lt(t.id, after[2]))))),
-    );
-  }
-  const found = await deps.db
-    .select()
-    .from(t)
-    .where(and(...where))
-    .orderBy(desc(t.receivedAt), desc(t.issuer), desc(t.id))
-    .limit(first + 1);
-  return { rows: found.slice(0, first), hasMore: found.length > first };
+  if (after) where.push(sortsBefore([t.receivedAt, t.issuer, t.id], [new Date(after[0]), after[1], after[2]]));
+  return page(await deps.db.select().from(t).where(and(...where)).orderBy(desc(t.receivedAt), desc(t.issuer), desc(t.id)).limit(first + 1), first);
 }
 
 /** Puts a FAILED record back in the queue, e.g. after the partner widened its agreement. */

@@ -152,7 +152,7 @@ describe('the agreement lifecycle', () => {
     ]);
     expect(p.history[3]).toMatchObject({ note: 'yearly review', actorType: 'USER', actorId: admin.id, actorRole: 'COUNTY_ADMIN' });
     expect(p.history[0].changes).toMatchObject({ validFrom: '2090-01-01', validTo: '2090-12-31' });
-    await expect(db().execute(sql`update partner_history set note = 'edited'`)).rejects.toThrow();
+    await expect(db().execute(sql`update partner_history set note = 'edited'`)).rejects.toMatchObject({ cause: { message: 'partner_history is append-only' } });
     await expect(db().execute(sql`delete from partner_history`)).rejects.toThrow();
   });
 
