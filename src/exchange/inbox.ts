@@ -5,7 +5,7 @@ import { partnerSigningKey, type Partner } from '../partners/service';
 import type { Caller } from '../policy/actor';
 import { allowsInbound } from './agreement';
 import { applyInbound, RecordRejected } from './appliers';
-import { contentHmac, parseRecordPayload, verifyRecordSignature, type RecordEnvelope } from './envelope';
+import { contentHmac, parseRecordPayload, verifyRecordSignature, type KeyLookup, type RecordEnvelope } from './envelope';
 import type { Rejection } from './reasons';
 import type { ExchangedType } from './record-types';
 import { inboundRecords } from './tables';
@@ -36,8 +36,8 @@ function claimedId(jws: unknown): string | null {
 }
 
 /** Everything about one record that needs no transaction: signature, envelope, issuer, audience, agreement. */
-async function check(deps: Deps, partner: Partner, jws: unknown): Promise<Checked> {
-  const verified = await verifyRecordSignature(jws, (kid) => partnerSigningKey(deps, partner.countyCode, kid));
+async function check(deps: Deps, partner: Partner, jws: unknown, lookup: KeyLookup): Promise<Checked> {
+  const verified = await verifyRecordSignature(jws, lookup);
   if (!verified.ok) return { ...verified, id: claimedId(jws) };
   const parsed = parseRecordPayload(verified.payload);
   if (!parsed.ok) return { ...parsed, id: claimedId(jws) };
@@ -56,8 +56,14 @@ async function check(deps: Deps, partner: Partner, jws: unknown): Promise<Checke
  * leaves an audit entry in the same transaction.
  */
 export async function receiveRecords(deps: Deps, caller: Caller, partner: Partner, batch: unknown[]): Promise<Receipt[]> {
+  // A batch is usually signed with one key: look each kid up once.
+  const keys = new Map<string, ReturnType<KeyLookup>>();
+  const lookup: KeyLookup = (kid) => {
+    if (!keys.has(kid)) keys.set(kid, partnerSigningKey(deps, partner.countyCode, kid));
+    return keys.get(kid)!;
+  };
   const checked: Checked[] = [];
-  for (const jws of batch) checked.push(await check(deps, partner, jws));
+  for (const jws of batch) checked.push(await check(deps, partner, jws, lookup));
   return deps.db.transaction(async (tx) => {
     const receipts: Receipt[] = [];
     const audit: AuditEvent[] = [];

@@ -6,8 +6,7 @@ import type { Deps } from '../deps';
 import { conflict, notFound, requireUuid } from '../errors';
 import type { Caller } from '../policy/actor';
 import { authorize } from '../policy/policy';
-import { partnerHistoricalKey } from '../partners/service';
-import { openRecord } from './envelope';
+import { openRecord, type KeyLookup } from './envelope';
 import { maskResidentId } from './resident-id';
 import { inboundRecords, outboundRecords, type InboundState, type OutboundStatus } from './tables';
 
@@ -133,10 +132,11 @@ export function maskedSubjectOf(deps: Deps, jwsEnc: string): string {
 
 /**
  * Re-verifies a stored record now: its signature with any key its issuer ever had (withdrawn and retired ones
- * included: they signed it back then), and that it still says what the row says.
+ * included: they signed it back then), and that it still says what the row says. For inbound records `keyOf`
+ * gives the partner's historical keys (partnerHistoricalKeys, batched by a DataLoader).
  */
-export async function reverifyInbound(deps: Deps, row: Pick<InboundRow, 'issuer' | 'id' | 'jwsEnc'>): Promise<boolean> {
-  const opened = await openRecord(deps.secrets.decrypt(row.jwsEnc), (kid) => partnerHistoricalKey(deps.db, row.issuer, kid));
+export async function reverifyInbound(deps: Deps, row: Pick<InboundRow, 'issuer' | 'id' | 'jwsEnc'>, keyOf: KeyLookup): Promise<boolean> {
+  const opened = await openRecord(deps.secrets.decrypt(row.jwsEnc), keyOf);
   return opened.ok && opened.record.id === row.id && opened.record.iss === row.issuer;
 }
 

@@ -54,6 +54,6 @@ export const exchangeResolvers: Resolvers = {
   InboundRecord: {
     issuerCountyCode: (r) => r.issuer,
     subjectIdNumberMasked: (r, _, { deps }) => maskedSubjectOf(deps, r.jwsEnc),
-    signatureVerified: (r, _, { deps }) => reverifyInbound(deps, r),
+    signatureVerified: (r, _, { deps, loaders }) => reverifyInbound(deps, r, (kid) => loaders.partnerHistoricalKey.load(`${r.issuer}/${kid}`)),
   },
 };

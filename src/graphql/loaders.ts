@@ -2,7 +2,8 @@ import DataLoader from 'dataloader';
 import type { Deps } from '../deps';
 import { deliveryStats, type DeliveryStats } from '../exchange/monitor';
 import { getDivisions, type Division } from '../jurisdiction/divisions';
-import { historyOfPartners, keysOfPartners, type PartnerHistoryEntry, type PartnerKey } from '../partners/service';
+import type { VerificationKey } from '../exchange/envelope';
+import { historyOfPartners, keysOfPartners, partnerHistoricalKeys, type PartnerHistoryEntry, type PartnerKey } from '../partners/service';
 
 /** Groups rows by a key, in the order of `keys` (empty lists for keys without rows). */
 function groupBy<K, R>(keys: readonly K[], rows: R[], keyOf: (r: R) => K): R[][] {
@@ -24,6 +25,8 @@ export function createLoaders(deps: Deps) {
       return codes.map((c) => byCode.get(c));
     }),
     partnerKeys: new DataLoader<string, PartnerKey[]>(async (codes) => groupBy(codes, await keysOfPartners(deps.db, codes), (k) => k.countyCode)),
+    /** By `<countyCode>/<kid>`. */
+    partnerHistoricalKey: new DataLoader<string, VerificationKey | undefined>((ids) => partnerHistoricalKeys(deps.db, ids)),
     deliveryStats: new DataLoader<string, DeliveryStats>((codes) => deliveryStats(deps.db, codes)),
     partnerHistory: new DataLoader<string, PartnerHistoryEntry[]>(async (codes) =>
       groupBy(codes, await historyOfPartners(deps.db, codes), (h) => h.countyCode),

@@ -5,6 +5,7 @@ import type { Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, conflict, notFound } from '../errors';
 import { countyDate } from '../exchange/calendar';
+import type { VerificationKey } from '../exchange/envelope';
 import { EXCHANGED_TYPES, type ExchangedType } from '../exchange/record-types';
 import { isIsoDate } from '../graphql/scalars';
 import { systemCaller, type Caller } from '../policy/actor';
@@ -174,7 +175,7 @@ async function storeKeys(tx: Db, countyCode: string, keys: PartnerJwk[], source:
 
 const importedKeys = new Map<string, CryptoKey>();
 
-async function toVerificationKey(row: { countyCode: string; kid: string; alg: PartnerKeyAlg; publicJwk: PartnerKey['publicJwk'] }) {
+async function toVerificationKey(row: { countyCode: string; kid: string; alg: PartnerKeyAlg; publicJwk: PartnerKey['publicJwk'] }): Promise<VerificationKey> {
   const cacheKey = `${row.countyCode}/${row.kid}`;
   let key = importedKeys.get(cacheKey);
   if (!key) {
@@ -230,10 +231,20 @@ export async function partnerSigningKey(deps: Deps, countyCode: string, kid: str
   return publishedKey(deps.db, countyCode, kid);
 }
 
-/** Any key the partner ever published, withdrawn ones included: only for re-verifying records stored earlier. */
-export async function partnerHistoricalKey(db: Db, countyCode: string, kid: string) {
-  const [row] = await db.select().from(partnerKeys).where(and(eq(partnerKeys.countyCode, countyCode), eq(partnerKeys.kid, kid)));
-  return row ? toVerificationKey(row) : undefined;
+/**
+ * Keys partners ever published, withdrawn ones included, by `<countyCode>/<kid>`: only for re-verifying records
+ * stored earlier. One query for any number of keys.
+ */
+export async function partnerHistoricalKeys(db: Db, ids: readonly string[]): Promise<(VerificationKey | undefined)[]> {
+  const pairs = ids.map((id) => id.split('/') as [string, string]);
+  const found = pairs.length
+    ? await db
+        .select()
+        .from(partnerKeys)
+        .where(or(...pairs.map(([countyCode, kid]) => and(eq(partnerKeys.countyCode, countyCode), eq(partnerKeys.kid, kid)))))
+    : [];
+  const byId = new Map(found.map((row) => [`${row.countyCode}/${row.kid}`, row]));
+  return Promise.all(ids.map((id) => byId.get(id)).map((row) => (row ? toVerificationKey(row) : undefined)));
 }
 
 // ---- the agreement's operations (county administrators) ----
