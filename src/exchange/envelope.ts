@@ -97,7 +97,8 @@ const Envelope = z.strictObject({
   iss: CountyCode,
   aud: CountyCode,
   type: z.string(),
-  iat: z.int().min(0),
+  // Up to 2100-01-01: a sane instant, so it always converts to a timestamp.
+  iat: z.int().min(0).max(4_102_444_800),
   subject: z.strictObject({ idNumber: z.string(), name: z.string().min(1).max(50) }),
   ref: Uuid.optional(),
   body: z.unknown(),

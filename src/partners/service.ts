@@ -257,7 +257,7 @@ export async function registerPartner(deps: Deps, caller: Caller, input: NewPart
   const baseUrl = checkUrl(deps, 'baseUrl', input.baseUrl);
   const terms = termsChanges(deps, {}, { ...input, baseUrl, jwksUrl: input.jwksUrl ?? `${baseUrl}/.well-known/jwks.json` });
   const [existing] = await deps.db.select({ c: partners.countyCode }).from(partners).where(eq(partners.countyCode, countyCode));
-  if (existing) throw conflict(`partner ${countyCode} is already registered`, { field: 'countyCode' });
+  if (existing) throw conflict(`partner ${countyCode} is already registered (an ended agreement is renewed, not registered again)`, { field: 'countyCode' });
   const keys = input.jwks ? await parseJwks(input.jwks) : await fetchJwks(terms.jwksUrl!, deps.config.exchange);
   return deps.db.transaction(async (tx) => {
     const [row] = await tx

@@ -80,6 +80,7 @@ describe('record envelope', () => {
       [envelope({ v: undefined }), 'UNSUPPORTED_VERSION'],
       [envelope({ id: 'not-a-uuid' }), 'MALFORMED_ENVELOPE'],
       [envelope({ iat: 1.5 }), 'MALFORMED_ENVELOPE'],
+      [envelope({ iat: 9e15 }), 'MALFORMED_ENVELOPE'],
       [envelope({ iss: 320324 }), 'MALFORMED_ENVELOPE'],
       [envelope({ extra: true }), 'MALFORMED_ENVELOPE'],
       [envelope({ subject: { idNumber: SUBJECTS[0].idNumber } }), 'MALFORMED_ENVELOPE'],

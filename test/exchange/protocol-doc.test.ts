@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { createLocalJWKSet, importJWK, jwtVerify, type CryptoKey, type JSONWebKeySet } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { openRecord } from '../../src/exchange/envelope';
+import { AUTH_FAILURES, REJECTION_REASONS } from '../../src/exchange/reasons';
 import { parseJwks } from '../../src/partners/jwks';
 
 /** The examples in the normative protocol page must be real: they are verified here with the server's own code. */
@@ -11,6 +12,15 @@ function example(name: string): string {
   if (!m) throw new Error(`no example ${name} in the protocol page`);
   return m[1]!.trim();
 }
+
+describe('docs/exchange-protocol.md and operations.md', () => {
+  it('document every receipt reason and every authentication failure the code can produce', () => {
+    const table = doc.slice(doc.indexOf('| reason | the record...'));
+    for (const code of REJECTION_REASONS) expect(table, code).toContain(`| \`${code}\` |`);
+    const operations = fs.readFileSync('docs/operations.md', 'utf8');
+    for (const code of AUTH_FAILURES) expect(operations, code).toContain(`\`${code}\``);
+  });
+});
 
 describe('docs/exchange-protocol.md examples', () => {
   it('has a JWKS our partner registry accepts, a token that verified at its time, and a record that verifies', async () => {

@@ -76,7 +76,7 @@ export class FakePartner {
 
   static async start(countyCode: string, receiver: string): Promise<FakePartner> {
     const p = new FakePartner(countyCode, receiver, await partnerKey('ES256'), await partnerKey('EdDSA'));
-    p.server = http.createServer((req, res) => {
+    p.server = http.createServer((_req, res) => {
       p.fetches += 1;
       const o = p.override;
       if (o?.hang) return;
