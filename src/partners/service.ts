@@ -134,12 +134,12 @@ async function transition(
     const toStatus = nextPartnerStatus(current.status, action);
     if (!toStatus) throw conflict(`cannot ${action} a partner that is ${current.status}`, { status: current.status });
     const set = opts.set?.(current) ?? {};
+    const keyChanges = opts.keys ? await storeKeys(tx, countyCode, opts.keys.list, opts.keys.source) : undefined;
     const [row] = await tx
       .update(partners)
       .set({ ...set, status: toStatus, updatedAt: new Date() })
       .where(eq(partners.countyCode, countyCode))
       .returning();
-    const keyChanges = opts.keys ? await storeKeys(tx, countyCode, opts.keys.list, opts.keys.source) : undefined;
     const changes = { ...set, ...(keyChanges ?? {}) };
     await appendHistory(tx, caller, { countyCode, action, fromStatus: current.status, toStatus, note: opts.note, changes });
     await appendAudit(tx, caller, { action: `partner.${action.toLowerCase()}`, targetType: 'Partner', targetId: countyCode, details: { from: current.status, to: toStatus, fields: Object.keys(changes) } });
