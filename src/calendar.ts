@@ -24,3 +24,11 @@ export function daysBetween(from: string, to: string): number {
 export function todayIn(timeZone: string, now = new Date()): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
 }
+
+/**
+ * The date of an instant on the exchange protocol's calendar: China Standard Time, whatever a county's TIME_ZONE,
+ * so both sides of a bilateral agreement agree on when a record was issued and when it falls due.
+ */
+export function protocolDate(at: Date = new Date()): string {
+  return todayIn('Asia/Shanghai', at);
+}

@@ -37,6 +37,17 @@ const EnvSchema = z.object({
   DUE_SOON_DAYS: z.coerce.number().int().min(1).max(90).default(14),
   RETENTION_DAYS_AFTER_WITHDRAWAL: z.coerce.number().int().min(0).max(3650).default(30),
   RETENTION_DAYS_AFTER_RETURN: z.coerce.number().int().min(0).max(36500).default(1095),
+  EXCHANGE_JWKS_REFRESH_COOLDOWN_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  EXCHANGE_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
+  EXCHANGE_JWKS_MAX_BYTES: z.coerce.number().int().min(1_024).max(1_048_576).default(65_536),
+  EXCHANGE_MAX_BODY_BYTES: z.coerce.number().int().min(65_536).max(67_108_864).default(8_388_608),
+  EXCHANGE_ALLOW_HTTP: boolish.default(false),
+  EXCHANGE_DELIVERY_ENABLED: boolish.default(true),
+  EXCHANGE_DELIVERY_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(10_000),
+  EXCHANGE_DELIVERY_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(100),
+  EXCHANGE_PUSH_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(30_000),
+  EXCHANGE_RETRY_BASE_MS: z.coerce.number().int().min(10).max(86_400_000).default(30_000),
+  EXCHANGE_RETRY_MAX_MS: z.coerce.number().int().min(10).max(604_800_000).default(21_600_000),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -67,6 +78,26 @@ export interface Config {
   dueSoonDays: number;
   retentionDaysAfterWithdrawal: number;
   retentionDaysAfterReturn: number;
+  exchange: ExchangeConfig;
+}
+
+/** Inter-county exchange (docs/exchange-protocol.md); every value has an EXCHANGE_* variable. */
+export interface ExchangeConfig {
+  /** At most one automatic JWKS refresh per partner in this window (an unknown kid triggers one). */
+  jwksRefreshCooldownSeconds: number;
+  /** Timeout of a JWKS fetch. */
+  fetchTimeoutMs: number;
+  jwksMaxBytes: number;
+  /** Largest request body /exchange/v1 accepts. */
+  maxBodyBytes: number;
+  /** Partner URLs may be plain http:// (always true outside production). */
+  allowHttp: boolean;
+  deliveryEnabled: boolean;
+  deliveryIntervalMs: number;
+  deliveryBatchSize: number;
+  pushTimeoutMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
 }
 
 export class ConfigError extends Error {
@@ -119,5 +150,18 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     dueSoonDays: e.DUE_SOON_DAYS,
     retentionDaysAfterWithdrawal: e.RETENTION_DAYS_AFTER_WITHDRAWAL,
     retentionDaysAfterReturn: e.RETENTION_DAYS_AFTER_RETURN,
+    exchange: {
+      jwksRefreshCooldownSeconds: e.EXCHANGE_JWKS_REFRESH_COOLDOWN_SECONDS,
+      fetchTimeoutMs: e.EXCHANGE_FETCH_TIMEOUT_MS,
+      jwksMaxBytes: e.EXCHANGE_JWKS_MAX_BYTES,
+      maxBodyBytes: e.EXCHANGE_MAX_BODY_BYTES,
+      allowHttp: e.EXCHANGE_ALLOW_HTTP || e.NODE_ENV !== 'production',
+      deliveryEnabled: e.EXCHANGE_DELIVERY_ENABLED,
+      deliveryIntervalMs: e.EXCHANGE_DELIVERY_INTERVAL_MS,
+      deliveryBatchSize: e.EXCHANGE_DELIVERY_BATCH_SIZE,
+      pushTimeoutMs: e.EXCHANGE_PUSH_TIMEOUT_MS,
+      retryBaseMs: e.EXCHANGE_RETRY_BASE_MS,
+      retryMaxMs: Math.max(e.EXCHANGE_RETRY_MAX_MS, e.EXCHANGE_RETRY_BASE_MS),
+    },
   };
 }

@@ -7,6 +7,7 @@ import { registerDemoCommands } from '../demo/cli';
 import { registerJurisdictionCommands } from '../jurisdiction/cli';
 import { registerKeyCommands } from '../keys/cli';
 import { registerPeopleCommands } from '../people/cli';
+import { registerPartnerCommands } from '../partners/cli';
 
 const program = new Command('admin').description('hometown-link registry administration').showHelpAfterError();
 registerAuthCommands(program);
@@ -16,4 +17,5 @@ registerKeyCommands(program);
 registerPeopleCommands(program);
 registerAgreementCommands(program);
 registerDemoCommands(program);
+registerPartnerCommands(program);
 await program.parseAsync(process.argv);

@@ -8,3 +8,5 @@ export * from '../keys/tables';
 export * from '../liaisons/tables';
 export * from '../people/tables';
 export * from '../reports/tables';
+export * from '../partners/tables';
+export * from '../exchange/tables';

@@ -5,12 +5,15 @@ import { activeAgreementsOf, listCommitmentItems, loadAgreements, versionsOf, ty
 import { users } from '../auth/tables';
 import type { User } from '../auth/service';
 import type { Deps } from '../deps';
+import { deliveryStats, type DeliveryStats } from '../exchange/monitor';
 import { getDivisions, type Division } from '../jurisdiction/divisions';
 import { liaisonContacts } from '../liaisons/tables';
 import type { LiaisonContact } from '../liaisons/service';
 import { consentsOf, type Consent } from '../people/consent';
 import { dependantsOf, loadPeople, type Dependant, type Person } from '../people/service';
 import { lastReportsOf, loadReports, type StatusReport } from '../reports/service';
+import type { VerificationKey } from '../exchange/envelope';
+import { historyOfPartners, keysOfPartners, partnerHistoricalKeys, type PartnerHistoryEntry, type PartnerKey } from '../partners/service';
 
 /** One loader keyed by id: fetches a batch, returns results in key order (undefined where missing). */
 function byKey<T, K extends string>(fetch: (keys: readonly K[]) => Promise<T[]>, keyOf: (row: T) => K) {
@@ -55,6 +58,11 @@ export function createLoaders(deps: Deps) {
     versionsByPerson: groupedBy<Agreement>((ids) => versionsOf(db, ids), (a) => a.personId),
     historyByAgreement: groupedBy<AgreementEvent>((ids) => agreementHistory(db, ids), (e) => e.agreementId),
     commitmentItems: () => (commitmentItems ??= listCommitmentItems(db)),
+    partnerKeys: groupedBy<PartnerKey>((codes) => keysOfPartners(db, codes), (k) => k.countyCode),
+    /** By `<countyCode>/<kid>`. */
+    partnerHistoricalKey: new DataLoader<string, VerificationKey | undefined>((ids) => partnerHistoricalKeys(db, ids)),
+    deliveryStats: new DataLoader<string, DeliveryStats>((codes) => deliveryStats(db, codes)),
+    partnerHistory: groupedBy<PartnerHistoryEntry>((codes) => historyOfPartners(db, codes), (h) => h.countyCode),
   };
 }
 

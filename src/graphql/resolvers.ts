@@ -2,10 +2,12 @@ import { GraphQLScalarType } from 'graphql';
 import { agreementsResolvers } from '../agreements/resolvers';
 import { auditResolvers } from '../audit/resolvers';
 import { authResolvers } from '../auth/resolvers';
+import { exchangeResolvers } from '../exchange/resolvers';
 import { jurisdictionResolvers } from '../jurisdiction/resolvers';
 import { liaisonsResolvers } from '../liaisons/resolvers';
 import { peopleResolvers } from '../people/resolvers';
 import { reportsResolvers } from '../reports/resolvers';
+import { partnerResolvers } from '../partners/resolvers';
 import type { Resolvers } from './generated/types';
 import { DateScalar, DateTimeScalar, JSONScalar } from './scalars';
 
@@ -50,4 +52,6 @@ export const resolvers = merge(
   agreementsResolvers,
   reportsResolvers,
   liaisonsResolvers,
+  partnerResolvers,
+  exchangeResolvers,
 );

@@ -1,5 +1,8 @@
 import { Option, type Command } from 'commander';
 import { print, withRegistry } from '../cli/run';
+import { countUndeliveredSignedWith } from '../exchange/outbox';
+import { systemCaller } from '../policy/actor';
+import { jwksDocument } from './jwks';
 import { KEY_PURPOSES, type KeyPurpose } from './tables';
 
 export function registerKeyCommands(program: Command): void {
@@ -13,6 +16,14 @@ export function registerKeyCommands(program: Command): void {
       });
     });
   keys
+    .command('jwks')
+    .description('print the published EXCHANGE keys as a JWKS (what /.well-known/jwks.json serves), for air-gapped partners')
+    .action(async () => {
+      await withRegistry(async ({ deps }) => {
+        print(await jwksDocument(deps.keys));
+      });
+    });
+  keys
     .command('rotate')
     .description('publish a new key now; it starts signing after the grace period')
     .addOption(new Option('--purpose <purpose>').choices(KEY_PURPOSES).default('EXCHANGE'))
@@ -22,16 +33,21 @@ export function registerKeyCommands(program: Command): void {
       await withRegistry(async ({ deps }) => {
         const hours = Number(opts.graceHours);
         if (!Number.isFinite(hours) || hours < 0) throw new Error('--grace-hours must be a number >= 0');
-        const key = await deps.keys.rotate(opts.purpose, Math.round(hours * 3600), opts.alg);
+        const key = await deps.keys.rotate(systemCaller('admin-cli'), opts.purpose, Math.round(hours * 3600), opts.alg);
         print({ kid: key.kid, alg: key.alg, signsFrom: key.signsFrom });
       });
     });
   keys
     .command('retire <kid>')
-    .description('stop publishing a key that no longer signs')
-    .action(async (kid: string) => {
+    .description('stop publishing a key that no longer signs (refused while queued exchange records carry its signature)')
+    .option('--force', 'retire even though queued records signed with it will then be refused by partners')
+    .action(async (kid: string, opts: { force?: boolean }) => {
       await withRegistry(async ({ deps }) => {
-        await deps.keys.retire(kid);
+        const waiting = await countUndeliveredSignedWith(deps.db, kid);
+        if (waiting > 0 && !opts.force) {
+          throw new Error(`${waiting} queued exchange record(s) are signed with ${kid}; wait until they are delivered, or pass --force`);
+        }
+        await deps.keys.retire(systemCaller('admin-cli'), kid);
         print(`retired ${kid}`);
       });
     });

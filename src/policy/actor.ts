@@ -8,6 +8,7 @@ export type Actor =
   | { kind: 'system'; name: string };
 
 export type UserActor = Extract<Actor, { kind: 'user' }>;
+export type PartnerActor = Extract<Actor, { kind: 'partner' }>;
 
 /** The actor plus where the request came from, for the audit log. */
 export interface Caller {

@@ -1,6 +1,6 @@
 import type { Role } from '../auth/tables';
 import { AppError, unauthenticated } from '../errors';
-import type { Actor, UserActor } from './actor';
+import type { Actor, PartnerActor, UserActor } from './actor';
 
 /**
  * Where a record sits, as far as the policy needs to know: its home village (people, agreements, reports), and the
@@ -58,6 +58,14 @@ const RULES = {
   'commitment.read': { roles: REGISTRY_READERS, within: 'county' },
   'liaison.read': { roles: REGISTRY_READERS, within: 'county' },
   'liaison.manage': { roles: ADMIN, within: 'county', system: true },
+
+  'partner.read': { roles: ADMIN, within: 'county' },
+  'partner.manage': { roles: ADMIN, within: 'county' },
+  'exchange.read': { roles: ADMIN, within: 'county' },
+  'exchange.manage': { roles: ADMIN, within: 'county' },
+  'exchange.push': { roles: [], within: 'county', partners: true },
+  'exchange.pull': { roles: [], within: 'county', partners: true },
+  'exchange.lookup': { roles: [], within: 'county', partners: true },
 } as const satisfies Record<string, Rule>;
 
 export type Action = keyof typeof RULES;
@@ -134,6 +142,13 @@ export function authorize(actor: Actor, action: Action, target: Target = {}): vo
 export function authorizeUser(actor: Actor, action: Action, target: Target = {}): UserActor {
   authorize(actor, action, target);
   if (actor.kind !== 'user') throw new PolicyDenied(action, `Not allowed to ${action}`);
+  return actor;
+}
+
+/** For exchange endpoints: the partner county calling, or FORBIDDEN when the rule does not admit partners. */
+export function authorizePartner(actor: Actor, action: Action): PartnerActor {
+  if (actor.kind !== 'partner') throw unauthenticated();
+  if (!can(actor, action)) throw new PolicyDenied(action, `Not allowed to ${action}`);
   return actor;
 }
 

@@ -23,6 +23,10 @@ export interface TestServer {
   gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResult<T>>;
   /** Creates a user directly (as the bootstrap command would) and logs them in. */
   user(input: Partial<NewUserInput> & Pick<NewUserInput, 'role'>): Promise<{ id: string; token: string; username: string; password: string }>;
+  /** Stops the HTTP server (the database stays): the county is "down". */
+  stop(): Promise<void>;
+  /** Starts it again on the same port, database and data keys. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -31,8 +35,12 @@ let counter = 0;
 export async function startTestServer(env: Record<string, string> = {}, dbOpts: { onQuery?: (sql: string) => void } = {}): Promise<TestServer> {
   const database = await openTestDatabase(dbOpts);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hl-srv-'));
-  const config = loadConfig({ NODE_ENV: 'test', PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env });
-  const server = await startServer(config, { database, secrets: Secrets.generate(), logger: createLogger(config.logLevel) });
+  // The delivery worker is off unless a test turns it on; tests drive it with server.delivery.runOnce().
+  const config = loadConfig({ NODE_ENV: 'test', PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', EXCHANGE_DELIVERY_ENABLED: 'false', ...env });
+  const secrets = Secrets.generate();
+  const logger = createLogger(config.logLevel);
+  let server = await startServer(config, { database, secrets, logger });
+  let running = true;
 
   const gql: TestServer['gql'] = async (query, variables, token) => {
     const res = await fetch(`${server.url}/graphql`, {
@@ -45,7 +53,9 @@ export async function startTestServer(env: Record<string, string> = {}, dbOpts: 
   };
 
   return {
-    server,
+    get server() {
+      return server;
+    },
     database,
     config,
     url: server.url,
@@ -64,8 +74,17 @@ export async function startTestServer(env: Record<string, string> = {}, dbOpts: 
       if (!r.data?.login) throw new Error(`login failed: ${JSON.stringify(r.errors)}`);
       return { id: u.id, token: r.data.login.token as string, username, password };
     },
-    async close() {
+    async stop() {
+      running = false;
       await server.close();
+    },
+    async restart() {
+      if (running) await server.close();
+      server = await startServer({ ...config, port: server.port }, { database, secrets, logger });
+      running = true;
+    },
+    async close() {
+      if (running) await server.close();
       await database.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },

@@ -20,6 +20,19 @@ describe('configuration', () => {
     }
   });
 
+  it('has exchange settings, with plain-http partner URLs refused in production unless allowed', () => {
+    expect(loadConfig({}).exchange).toMatchObject({ jwksRefreshCooldownSeconds: 300, deliveryEnabled: true, allowHttp: true, maxBodyBytes: 8_388_608 });
+    expect(loadConfig({ NODE_ENV: 'production' }).exchange.allowHttp).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', EXCHANGE_ALLOW_HTTP: 'true' }).exchange.allowHttp).toBe(true);
+    expect(loadConfig({ EXCHANGE_DELIVERY_ENABLED: 'false', EXCHANGE_RETRY_BASE_MS: '5000', EXCHANGE_RETRY_MAX_MS: '100' }).exchange).toMatchObject({
+      deliveryEnabled: false,
+      retryBaseMs: 5000,
+      retryMaxMs: 5000,
+    });
+    expect(() => loadConfig({ EXCHANGE_DELIVERY_BATCH_SIZE: '501' })).toThrow(/EXCHANGE_DELIVERY_BATCH_SIZE/);
+    expect(() => loadConfig({ EXCHANGE_JWKS_REFRESH_COOLDOWN_SECONDS: '0' })).toThrow(/EXCHANGE_JWKS_REFRESH_COOLDOWN_SECONDS/);
+  });
+
   it('wants both data keys or neither, each 32 bytes', () => {
     const key = Buffer.alloc(32, 1).toString('base64');
     expect(() => loadConfig({ DATA_KEY: key })).toThrow(/together/);

@@ -1,0 +1,129 @@
+import { and, eq } from 'drizzle-orm';
+import { appendAuditMany, type AuditEvent } from '../audit/service';
+import type { Deps } from '../deps';
+import { partnerSigningKey, type Partner } from '../partners/service';
+import type { Caller } from '../policy/actor';
+import { allowsInbound } from './agreement';
+import { applyInbound, RecordRejected } from './appliers';
+import { contentHmac, parseRecordPayload, verifyRecordSignature, type KeyLookup, type RecordEnvelope } from './envelope';
+import type { Rejection } from './reasons';
+import type { ExchangedType } from './record-types';
+import { inboundRecords } from './tables';
+
+export const MAX_RECORDS_PER_PUSH = 500;
+
+export interface Receipt {
+  id: string | null;
+  status: 'ACCEPTED' | 'DUPLICATE' | 'REJECTED';
+  reason?: string;
+}
+
+type Checked =
+  | { ok: true; jws: string; kid: string; payload: unknown; record: RecordEnvelope<ExchangedType> }
+  | ({ ok: false; id: string | null } & Rejection);
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The id a rejected record claims, if it can be read at all: receipts are matched by position, this helps people. */
+function claimedId(jws: unknown): string | null {
+  if (typeof jws !== 'string') return null;
+  try {
+    const id = (JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as { id?: unknown }).id;
+    return typeof id === 'string' && UUID.test(id) ? id : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Everything about one record that needs no transaction: signature, envelope, issuer, audience, agreement. */
+async function check(deps: Deps, partner: Partner, jws: unknown, lookup: KeyLookup): Promise<Checked> {
+  const verified = await verifyRecordSignature(jws, lookup);
+  if (!verified.ok) return { ...verified, id: claimedId(jws) };
+  const parsed = parseRecordPayload(verified.payload);
+  if (!parsed.ok) return { ...parsed, id: claimedId(jws) };
+  const { record } = parsed;
+  const reject = (r: Rejection): Checked => ({ ok: false, id: record.id, ...r });
+  if (record.iss !== partner.countyCode) return reject({ reason: 'ISS_MISMATCH', detail: `record iss ${record.iss}` });
+  if (record.aud !== deps.config.countyCode) return reject({ reason: 'AUD_MISMATCH', detail: `record aud ${record.aud}` });
+  if (!allowsInbound(partner, record.type)) return reject({ reason: 'TYPE_NOT_ALLOWED', detail: `${record.type} not allowed inbound` });
+  return { ok: true, jws: jws as string, kid: verified.kid, payload: verified.payload, record: record as RecordEnvelope<ExchangedType> };
+}
+
+/**
+ * Takes a partner's batch: checks every record, then stores each accepted one verbatim (encrypted) and applies it
+ * in one transaction, each record in its own savepoint so one bad record does not spoil the others. Returns the
+ * receipts in input order; the caller sends them only after this has committed. Every record, refused or not,
+ * leaves an audit entry in the same transaction.
+ */
+export async function receiveRecords(deps: Deps, caller: Caller, partner: Partner, batch: unknown[]): Promise<Receipt[]> {
+  // A batch is usually signed with one key: look each kid up once.
+  const keys = new Map<string, ReturnType<KeyLookup>>();
+  const lookup: KeyLookup = (kid) => {
+    if (!keys.has(kid)) keys.set(kid, partnerSigningKey(deps, partner.countyCode, kid));
+    return keys.get(kid)!;
+  };
+  const checked: Checked[] = [];
+  for (const jws of batch) checked.push(await check(deps, partner, jws, lookup));
+  return deps.db.transaction(async (tx) => {
+    const receipts: Receipt[] = [];
+    const audit: AuditEvent[] = [];
+    for (const c of checked) {
+      if (!c.ok) {
+        receipts.push({ id: c.id, status: 'REJECTED', reason: c.reason });
+        audit.push(receiveEvent(c.id, 'DENIED', { reason: c.reason, detail: c.detail }));
+        continue;
+      }
+      const { record } = c;
+      const hash = contentHmac((v) => deps.secrets.hmac(v), c.payload);
+      const subjectIdHmac = deps.secrets.hmac(record.subject.idNumber);
+      try {
+        const status = await tx.transaction(async (sp) => {
+          const [stored] = await sp
+            .insert(inboundRecords)
+            .values({
+              issuer: partner.countyCode,
+              id: record.id,
+              type: record.type,
+              ref: record.ref ?? null,
+              issuedAt: new Date(record.iat * 1000),
+              signedKid: c.kid,
+              jwsEnc: deps.secrets.encrypt(c.jws),
+              contentHmac: hash,
+              subjectIdHmac,
+              state: 'RECEIVED',
+            })
+            .onConflictDoNothing()
+            .returning({ id: inboundRecords.id });
+          if (!stored) {
+            const [existing] = await sp
+              .select({ contentHmac: inboundRecords.contentHmac })
+              .from(inboundRecords)
+              .where(and(eq(inboundRecords.issuer, partner.countyCode), eq(inboundRecords.id, record.id)));
+            if (existing?.contentHmac !== hash) throw new RecordRejected('ID_REUSED', 'same id, other content');
+            return 'DUPLICATE' as const;
+          }
+          const applied = await applyInbound({ deps: { ...deps, db: sp }, caller, partner, record, subjectIdHmac });
+          if (applied.state !== 'RECEIVED') {
+            await sp
+              .update(inboundRecords)
+              .set({ state: applied.state, personId: applied.personId, appliedAt: applied.state === 'APPLIED' ? new Date() : null })
+              .where(and(eq(inboundRecords.issuer, partner.countyCode), eq(inboundRecords.id, record.id)));
+          }
+          return 'ACCEPTED' as const;
+        });
+        receipts.push({ id: record.id, status });
+        audit.push(receiveEvent(record.id, 'SUCCESS', { type: record.type, status }));
+      } catch (e) {
+        if (!(e instanceof RecordRejected)) throw e;
+        receipts.push({ id: record.id, status: 'REJECTED', reason: e.reason });
+        audit.push(receiveEvent(record.id, 'DENIED', { type: record.type, reason: e.reason, detail: e.detail }));
+      }
+    }
+    await appendAuditMany(tx, caller, audit);
+    return receipts;
+  });
+}
+
+function receiveEvent(id: string | null, outcome: 'SUCCESS' | 'DENIED', details: Record<string, unknown>): AuditEvent {
+  return { action: 'exchange.receive', targetType: 'InboundRecord', ...(id ? { targetId: id } : {}), outcome, details };
+}

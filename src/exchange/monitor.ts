@@ -1,0 +1,146 @@
+import { and, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
+import type { PgColumn } from 'drizzle-orm/pg-core';
+import { appendAudit } from '../audit/service';
+import { rows, type Db } from '../db/client';
+import type { Deps } from '../deps';
+import { conflict, notFound, requireUuid } from '../errors';
+import type { Caller } from '../policy/actor';
+import { authorize } from '../policy/policy';
+import { openRecord, type KeyLookup } from './envelope';
+import { maskIdNumber } from '../people/identity';
+import { inboundRecords, outboundRecords, type InboundState, type OutboundStatus } from './tables';
+
+export type OutboundRow = typeof outboundRecords.$inferSelect;
+export type InboundRow = typeof inboundRecords.$inferSelect;
+
+export interface DeliveryStats {
+  partnerCode: string;
+  queued: number;
+  delivered: number;
+  failed: number;
+  oldestQueuedAt: Date | null;
+  lastError: string | null;
+}
+
+/** Outbox figures per partner, in one grouped query (a DataLoader batches the partners of a page). */
+export async function deliveryStats(db: Db, partnerCodes: readonly string[]): Promise<DeliveryStats[]> {
+  if (partnerCodes.length === 0) return [];
+  const found = await rows<{ partner_code: string; queued: number; delivered: number; failed: number; oldest_queued_at: string | null; last_error: string | null }>(
+    db,
+    sql`select partner_code,
+               (count(*) filter (where status = 'QUEUED'))::int as queued,
+               (count(*) filter (where status = 'DELIVERED'))::int as delivered,
+               (count(*) filter (where status = 'FAILED'))::int as failed,
+               (min(created_at) filter (where status = 'QUEUED'))::text as oldest_queued_at,
+               (array_agg(last_error order by last_attempt_at desc nulls last) filter (where last_error is not null and status <> 'DELIVERED'))[1] as last_error
+        from exchange_outbound_records
+        where partner_code in (${sql.join(partnerCodes.map((c) => sql`${c}`), sql`, `)})
+        group by partner_code`,
+  );
+  const byCode = new Map(found.map((r) => [r.partner_code, r]));
+  return partnerCodes.map((partnerCode) => {
+    const r = byCode.get(partnerCode);
+    return {
+      partnerCode,
+      queued: r?.queued ?? 0,
+      delivered: r?.delivered ?? 0,
+      failed: r?.failed ?? 0,
+      oldestQueuedAt: r?.oldest_queued_at ? new Date(r.oldest_queued_at) : null,
+      lastError: r?.last_error ?? null,
+    };
+  });
+}
+
+export interface RecordFilter {
+  partnerCountyCode?: string | null;
+  type?: string | null;
+}
+
+/** `(c1, c2, ...) < (v1, v2, ...)` in sort order: the rows after a keyset cursor when listing newest first. */
+function sortsBefore(columns: PgColumn[], values: unknown[]): SQL {
+  const [column, ...moreColumns] = columns;
+  const [value, ...moreValues] = values;
+  if (moreColumns.length === 0) return lt(column!, value);
+  return or(lt(column!, value), and(eq(column!, value), sortsBefore(moreColumns, moreValues)))!;
+}
+
+function page<R>(found: R[], first: number): { rows: R[]; hasMore: boolean } {
+  return { rows: found.slice(0, first), hasMore: found.length > first };
+}
+
+/** Newest first, keyset-paginated by (createdAt, id). */
+export async function listOutbound(
+  deps: Deps,
+  caller: Caller,
+  filter: RecordFilter & { status?: OutboundStatus | null },
+  first: number,
+  after?: [string, string],
+): Promise<{ rows: OutboundRow[]; hasMore: boolean }> {
+  authorize(caller.actor, 'exchange.read');
+  const t = outboundRecords;
+  const where: (SQL | undefined)[] = [
+    filter.partnerCountyCode ? eq(t.partnerCode, filter.partnerCountyCode) : undefined,
+    filter.status ? eq(t.status, filter.status) : undefined,
+    filter.type ? eq(t.type, filter.type as OutboundRow['type']) : undefined,
+  ];
+  if (after) where.push(sortsBefore([t.createdAt, t.id], [new Date(after[0]), after[1]]));
+  return page(await deps.db.select().from(t).where(and(...where)).orderBy(desc(t.createdAt), desc(t.id)).limit(first + 1), first);
+}
+
+/** Newest first, keyset-paginated by (receivedAt, issuer, id). */
+export async function listInbound(
+  deps: Deps,
+  caller: Caller,
+  filter: RecordFilter & { state?: InboundState | null },
+  first: number,
+  after?: [string, string, string],
+): Promise<{ rows: InboundRow[]; hasMore: boolean }> {
+  authorize(caller.actor, 'exchange.read');
+  const t = inboundRecords;
+  const where: (SQL | undefined)[] = [
+    filter.partnerCountyCode ? eq(t.issuer, filter.partnerCountyCode) : undefined,
+    filter.state ? eq(t.state, filter.state) : undefined,
+    filter.type ? eq(t.type, filter.type as InboundRow['type']) : undefined,
+  ];
+  if (after) where.push(sortsBefore([t.receivedAt, t.issuer, t.id], [new Date(after[0]), after[1], after[2]]));
+  return page(await deps.db.select().from(t).where(and(...where)).orderBy(desc(t.receivedAt), desc(t.issuer), desc(t.id)).limit(first + 1), first);
+}
+
+/** Puts a FAILED record back in the queue, e.g. after the partner widened its agreement. */
+export async function requeueOutbound(deps: Deps, caller: Caller, id: string): Promise<OutboundRow> {
+  authorize(caller.actor, 'exchange.manage');
+  return deps.db.transaction(async (tx) => {
+    const [row] = await tx.select().from(outboundRecords).where(eq(outboundRecords.id, requireUuid('id', id))).for('update');
+    if (!row) throw notFound('Outbound record', id);
+    if (row.status !== 'FAILED') throw conflict(`only FAILED records can be queued again; this one is ${row.status}`);
+    const [updated] = await tx
+      .update(outboundRecords)
+      .set({ status: 'QUEUED', attempts: 0, nextAttemptAt: sql`now()`, lastError: null })
+      .where(eq(outboundRecords.id, id))
+      .returning();
+    await appendAudit(tx, caller, { action: 'exchange.requeue', targetType: 'OutboundRecord', targetId: id, details: { partner: row.partnerCode, previousError: row.lastError } });
+    return updated!;
+  });
+}
+
+/** The masked ID number of a stored record's subject (the JWS is decrypted; its payload is not re-verified here). */
+export function maskedSubjectOf(deps: Deps, jwsEnc: string): string {
+  const payload = deps.secrets.decrypt(jwsEnc).split('.')[1] ?? '';
+  const subject = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { subject?: { idNumber?: string } }).subject;
+  return subject?.idNumber?.length === 18 ? maskIdNumber(subject.idNumber) : '******************';
+}
+
+/**
+ * Re-verifies a stored record now: its signature with any key its issuer ever had (withdrawn and retired ones
+ * included: they signed it back then), and that it still says what the row says. For inbound records `keyOf`
+ * gives the partner's historical keys (partnerHistoricalKeys, batched by a DataLoader).
+ */
+export async function reverifyInbound(deps: Deps, row: Pick<InboundRow, 'issuer' | 'id' | 'jwsEnc'>, keyOf: KeyLookup): Promise<boolean> {
+  const opened = await openRecord(deps.secrets.decrypt(row.jwsEnc), keyOf);
+  return opened.ok && opened.record.id === row.id && opened.record.iss === row.issuer;
+}
+
+export async function reverifyOutbound(deps: Deps, row: Pick<OutboundRow, 'partnerCode' | 'id' | 'jwsEnc'>): Promise<boolean> {
+  const opened = await openRecord(deps.secrets.decrypt(row.jwsEnc), (kid) => deps.keys.historicalKey('EXCHANGE', kid));
+  return opened.ok && opened.record.id === row.id && opened.record.aud === row.partnerCode && opened.record.iss === deps.config.countyCode;
+}

@@ -1,0 +1,95 @@
+import { sql } from 'drizzle-orm';
+import { bigint, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { partners } from '../partners/tables';
+import type { RecordType } from './record-types';
+
+export const INBOUND_STATES = ['RECEIVED', 'APPLIED', 'UNMATCHED'] as const;
+export type InboundState = (typeof INBOUND_STATES)[number];
+
+export const OUTBOUND_STATUSES = ['QUEUED', 'DELIVERED', 'FAILED'] as const;
+export type OutboundStatus = (typeof OUTBOUND_STATUSES)[number];
+
+/**
+ * Records partners sent us, stored verbatim (the compact JWS, encrypted with the data key: it is personal data)
+ * so they can be re-verified later. Nothing personal is kept in clear: the subject is an HMAC of the ID number.
+ */
+export const inboundRecords = pgTable(
+  'exchange_inbound_records',
+  {
+    issuer: text()
+      .notNull()
+      .references(() => partners.countyCode),
+    /** The record's own `id` (chosen by the issuer). */
+    id: uuid().notNull(),
+    type: text().$type<RecordType>().notNull(),
+    ref: uuid(),
+    /** The record's `iat`. */
+    issuedAt: timestamp({ withTimezone: true }).notNull(),
+    signedKid: text().notNull(),
+    jwsEnc: text().notNull(),
+    /** HMAC of the canonical payload: same id + same hash is a DUPLICATE, same id + other hash is ID_REUSED. */
+    contentHmac: text().notNull(),
+    /** HMAC of the subject's ID number, for matching to a person of the registry. */
+    subjectIdHmac: text().notNull(),
+    state: text({ enum: INBOUND_STATES }).notNull(),
+    /** The registry person the record was matched to (set by the registry core's appliers; no FK on this branch). */
+    personId: uuid(),
+    receivedAt: timestamp({ withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    appliedAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.issuer, t.id] }),
+    index('exchange_inbound_received_idx').on(t.receivedAt),
+    index('exchange_inbound_state_idx').on(t.state, t.receivedAt),
+    index('exchange_inbound_subject_idx').on(t.subjectIdHmac),
+  ],
+);
+
+/**
+ * The transactional outbox: records this county issued, already signed (JWS encrypted at rest), queued in the
+ * transaction of the change that caused them. The delivery worker pushes them; partners may also pull them in
+ * `seq` order, which the publish step assigns after commit (see exchange/outbox.ts).
+ */
+export const outboundRecords = pgTable(
+  'exchange_outbound_records',
+  {
+    id: uuid().primaryKey(),
+    partnerCode: text()
+      .notNull()
+      .references(() => partners.countyCode),
+    type: text().$type<RecordType>().notNull(),
+    ref: uuid(),
+    signedKid: text().notNull(),
+    jwsEnc: text().notNull(),
+    subjectIdHmac: text().notNull(),
+    status: text({ enum: OUTBOUND_STATUSES }).notNull().default('QUEUED'),
+    attempts: integer().notNull().default(0),
+    /** When the worker may (re)try; while a worker holds a claim, the end of its lease. */
+    nextAttemptAt: timestamp({ withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    lastAttemptAt: timestamp({ withTimezone: true }),
+    /** Transport error or the partner's rejection reason. */
+    lastError: text(),
+    createdAt: timestamp({ withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    deliveredAt: timestamp({ withTimezone: true }),
+    /** Pull order, assigned after commit by the publish step; null until then. */
+    seq: bigint({ mode: 'number' }),
+  },
+  (t) => [
+    uniqueIndex('exchange_outbound_seq_idx').on(t.seq),
+    index('exchange_outbound_partner_seq_idx').on(t.partnerCode, t.seq),
+    index('exchange_outbound_due_idx').on(t.status, t.nextAttemptAt),
+    index('exchange_outbound_unpublished_idx').on(t.createdAt).where(sql`${t.seq} is null`),
+    index('exchange_outbound_kid_idx').on(t.signedKid).where(sql`${t.status} = 'QUEUED'`),
+  ],
+);
+
+/** Transport-token ids already used, per issuer, kept until the token expires: the replay check of every instance. */
+export const seenTokens = pgTable(
+  'exchange_seen_tokens',
+  {
+    issuer: text().notNull(),
+    jti: text().notNull(),
+    expiresAt: timestamp({ withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.issuer, t.jti] }), index('exchange_seen_tokens_expiry_idx').on(t.expiresAt)],
+);

@@ -1,0 +1,263 @@
+import crypto from 'node:crypto';
+import { and, count, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inboundRecords, outboundRecords, settings } from '../../src/db/schema';
+import { RecordRejected, registerApplier } from '../../src/exchange/appliers';
+import { agreement, FakePartner, partnerKey, REGISTER } from '../helpers/partner';
+import { BODIES, SUBJECTS } from '../helpers/records';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+let t: TestServer;
+let admin: { token: string };
+let wuzhong: FakePartner;
+let gusu: FakePartner;
+const INBOUND = ['ARRIVAL', 'STATUS_REPORT', 'CONTACT_UPDATE', 'SERVICE_DELIVERED', 'INQUIRY', 'INQUIRY_REPLY'];
+
+beforeAll(async () => {
+  t = await startTestServer({ EXCHANGE_MAX_BODY_BYTES: '200000' });
+  admin = await t.user({ role: 'COUNTY_ADMIN' });
+  wuzhong = await FakePartner.start('320506', t.config.countyCode);
+  gusu = await FakePartner.start('320508', t.config.countyCode);
+  for (const p of [wuzhong, gusu]) {
+    const r = await t.gql(REGISTER, { input: agreement(p, { inboundTypes: INBOUND }) }, admin.token);
+    if (r.errors) throw new Error(JSON.stringify(r.errors));
+  }
+});
+afterAll(async () => {
+  await wuzhong.close();
+  await gusu.close();
+  await t.close();
+});
+
+const db = () => t.server.deps.db;
+const written = async () => ({
+  inbound: (await db().select({ n: count() }).from(inboundRecords))[0]!.n,
+  outbound: (await db().select({ n: count() }).from(outboundRecords))[0]!.n,
+});
+
+async function push(records: unknown[], from: FakePartner = wuzhong, body: unknown = { records }) {
+  const res = await fetch(`${t.url}/exchange/v1/records`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${from.token()}`, 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+const stored = (issuer: string, id: string) =>
+  db().select().from(inboundRecords).where(and(eq(inboundRecords.issuer, issuer), eq(inboundRecords.id, id)));
+
+describe('POST /exchange/v1/records', () => {
+  it('accepts records of the allowed types, stores them verbatim and encrypted, and answers in input order', async () => {
+    const jws = INBOUND.map((type) =>
+      wuzhong.record({ type, body: BODIES[type as keyof typeof BODIES], subject: SUBJECTS[2], ...(type === 'INQUIRY_REPLY' ? { ref: crypto.randomUUID() } : {}) }),
+    );
+    const ids = jws.map((j) => JSON.parse(Buffer.from(j.split('.')[1]!, 'base64url').toString()).id);
+    const r = await push(jws);
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ receipts: ids.map((id) => ({ id, status: 'ACCEPTED' })) });
+    for (const [i, id] of ids.entries()) {
+      const [row] = await stored('320506', id);
+      expect(row).toMatchObject({ type: INBOUND[i], state: 'RECEIVED', personId: null, signedKid: wuzhong.es.kid });
+      // at rest: neither the record nor the ID number in clear; decrypting gives back exactly what was sent
+      expect(row!.jwsEnc).not.toContain(jws[i]!.split('.')[1]!.slice(0, 40));
+      expect(row!.jwsEnc).not.toContain(SUBJECTS[2].idNumber);
+      expect(row!.subjectIdHmac).toBe(t.server.deps.secrets.hmac(SUBJECTS[2].idNumber));
+      expect(t.server.deps.secrets.decrypt(row!.jwsEnc)).toBe(jws[i]);
+    }
+    const audit = await t.gql('{ auditLog(filter:{action:"exchange.receive"}, first: 6) { edges { node { actorType actorId targetId outcome details } } } }', {}, admin.token);
+    expect(audit.data!.auditLog.edges.map((e: any) => e.node.targetId).sort()).toEqual([...ids].sort());
+    expect(audit.data!.auditLog.edges[0].node).toMatchObject({ actorType: 'PARTNER', actorId: '320506', outcome: 'SUCCESS', details: { status: 'ACCEPTED' } });
+  });
+
+  it('answers DUPLICATE for the same record again, even re-signed, and ID_REUSED for the same id with other content', async () => {
+    const id = crypto.randomUUID();
+    const original = wuzhong.record({ id, type: 'ARRIVAL', body: BODIES.ARRIVAL });
+    expect((await push([original])).body.receipts).toEqual([{ id, status: 'ACCEPTED' }]);
+    const [before] = await stored('320506', id);
+    const counts = await written();
+
+    const again = await push([original, original]);
+    expect(again.body.receipts).toEqual([{ id, status: 'DUPLICATE' }, { id, status: 'DUPLICATE' }]);
+    // the same content re-signed with the partner's other key (different signature, different header)
+    const payload = JSON.parse(Buffer.from(original.split('.')[1]!, 'base64url').toString());
+    const resigned = wuzhong.record({ key: wuzhong.ed, id, type: 'ARRIVAL', body: BODIES.ARRIVAL, envelope: { iat: payload.iat } });
+    expect((await push([resigned])).body.receipts).toEqual([{ id, status: 'DUPLICATE' }]);
+
+    const changed = wuzhong.record({ id, type: 'ARRIVAL', body: { ...BODIES.ARRIVAL, employer: '另一家厂' } });
+    expect((await push([changed])).body.receipts).toEqual([{ id, status: 'REJECTED', reason: 'ID_REUSED' }]);
+    expect(await written()).toEqual(counts);
+    expect(await stored('320506', id)).toEqual([before]);
+
+    // two deliveries of one new record at the same moment: stored once
+    const racing = wuzhong.record({ type: 'ARRIVAL', body: BODIES.ARRIVAL });
+    const raced = await Promise.all([push([racing]), push([racing]), push([racing])]);
+    expect(raced.map((r) => r.body.receipts[0].status).sort()).toEqual(['ACCEPTED', 'DUPLICATE', 'DUPLICATE']);
+
+    // the same id from another partner is that partner's own record
+    const theirs = gusu.record({ id, type: 'ARRIVAL', body: BODIES.ARRIVAL });
+    expect((await push([theirs], gusu)).body.receipts).toEqual([{ id, status: 'ACCEPTED' }]);
+  });
+
+  it('rejects each bad record with its reason, stores none of them, and still accepts the good ones beside them', async () => {
+    const good = () => ({ type: 'ARRIVAL', body: BODIES.ARRIVAL });
+    const foreign = await partnerKey('ES256');
+    const valid = wuzhong.record(good());
+    const [vh, vp, vs] = valid.split('.') as [string, string, string];
+    const cases: [string, unknown, string][] = [
+      ['type not allowed inbound', wuzhong.record({ type: 'DEPARTURE', body: BODIES.DEPARTURE }), 'TYPE_NOT_ALLOWED'],
+      ['lookup answers are not pushed', wuzhong.record({ type: 'STATUS_SUMMARY', body: { status: 'AWAY', place: { countyCode: '320506' }, agreement: null, lastReportPeriod: null } }), 'TYPE_NOT_ALLOWED'],
+      ['envelope iss is another county', wuzhong.record({ ...good(), envelope: { iss: '320508' } }), 'ISS_MISMATCH'],
+      ['envelope aud is another county', wuzhong.record({ ...good(), envelope: { aud: '370406' } }), 'AUD_MISMATCH'],
+      ['unknown type', wuzhong.record({ type: 'GOSSIP', body: {} }), 'UNKNOWN_TYPE'],
+      ['malformed body', wuzhong.record({ type: 'ARRIVAL', body: { arrivedOn: '2026-02-30', place: { countyCode: '320506' } } }), 'MALFORMED_BODY'],
+      ['unknown body field', wuzhong.record({ type: 'ARRIVAL', body: { ...BODIES.ARRIVAL, religion: 'x' } }), 'MALFORMED_BODY'],
+      ['invalid ID number', wuzhong.record({ ...good(), subject: { idNumber: '320324199001010010', name: '王' } }), 'INVALID_SUBJECT'],
+      ['reply without ref', wuzhong.record({ type: 'INQUIRY_REPLY', body: BODIES.INQUIRY_REPLY }), 'MISSING_REF'],
+      ['version 2', wuzhong.record({ ...good(), envelope: { v: 2 } }), 'UNSUPPORTED_VERSION'],
+      ['id not a uuid', wuzhong.record({ ...good(), id: 'record-1' }), 'MALFORMED_ENVELOPE'],
+      ['not a string', { jws: valid }, 'MALFORMED_JWS'],
+      ['garbage', 'garbage', 'MALFORMED_JWS'],
+      ['bad header encoding', `!!.${vp}.${vs}`, 'MALFORMED_JWS'],
+      ['transport typ', wuzhong.record({ ...good(), header: { typ: 'hl-req+jwt' } }), 'UNSUPPORTED_HEADER'],
+      ['jku in header', wuzhong.record({ ...good(), header: { jku: 'https://evil.example/jwks' } }), 'UNSUPPORTED_HEADER'],
+      ['alg none', `${Buffer.from(JSON.stringify({ alg: 'none', kid: wuzhong.es.kid, typ: 'hl-record+jws' })).toString('base64url')}.${vp}.`, 'UNSUPPORTED_HEADER'],
+      ['unknown key', wuzhong.record({ ...good(), key: foreign }), 'UNKNOWN_KEY'],
+      ['alg other than the key', wuzhong.record({ ...good(), key: wuzhong.ed, header: { kid: wuzhong.es.kid } }), 'ALG_MISMATCH'],
+      ['empty signature', `${vh}.${vp}.`, 'BAD_SIGNATURE'],
+      ['bit-flipped signature', `${vh}.${vp}.${vs.slice(0, 9)}${vs[9] === 'A' ? 'B' : 'A'}${vs.slice(10)}`, 'BAD_SIGNATURE'],
+      ['payload swapped under a valid signature', `${vh}.${wuzhong.record(good()).split('.')[1]}.${vs}`, 'BAD_SIGNATURE'],
+      ['too large', wuzhong.record({ type: 'ARRIVAL', body: { ...BODIES.ARRIVAL, employer: 'x'.repeat(40_000) } }), 'RECORD_TOO_LARGE'],
+    ];
+    const before = await written();
+    for (const [name, jws, reason] of cases) {
+      const r = await push([jws]);
+      expect(r.status, name).toBe(200);
+      expect(r.body.receipts, name).toEqual([expect.objectContaining({ status: 'REJECTED', reason })]);
+    }
+    expect(await written()).toEqual(before);
+
+    const mixed = await push([cases[0]![1], valid, cases[4]![1]]);
+    expect(mixed.body.receipts.map((r: any) => r.status)).toEqual(['REJECTED', 'ACCEPTED', 'REJECTED']);
+    expect((await written()).inbound).toBe(before.inbound + 1);
+  });
+
+  it('refuses a malformed request, more than 500 records or an oversized body as a whole, writing nothing', async () => {
+    const before = await written();
+    const record = wuzhong.record({ type: 'ARRIVAL', body: BODIES.ARRIVAL });
+    expect(await push([], wuzhong, { records: Array(501).fill('x') })).toEqual({ status: 400, body: { error: 'bad_request', reason: 'TOO_MANY_RECORDS' } });
+    expect((await push([], wuzhong, { records: [record, 'x'.repeat(200_001)] })).status).toBe(413); // > EXCHANGE_MAX_BODY_BYTES
+    for (const body of ['{"records": [', '[]', '{"records": "x"}', '{"records": [], "more": 1}', '{}', 'null']) {
+      expect(await push([], wuzhong, body), body).toEqual({ status: 400, body: { error: 'bad_request', reason: 'MALFORMED_REQUEST' } });
+    }
+    expect(await written()).toEqual(before);
+    expect((await push([], wuzhong, { records: [] })).body).toEqual({ receipts: [] });
+  });
+});
+
+describe('applying records (the seam the registry core plugs into)', () => {
+  const marker = (key: string) => db().select().from(settings).where(eq(settings.key, key));
+
+  it('runs the type applier in the record transaction: its writes commit with the record or not at all', async () => {
+    const personId = crypto.randomUUID();
+    const off = [
+      registerApplier('STATUS_REPORT', async ({ deps, record }) => {
+        await deps.db.insert(settings).values({ key: `applied:${record.id}`, value: record.body.period });
+        return { state: 'APPLIED', personId };
+      }),
+      registerApplier('CONTACT_UPDATE', async ({ deps, record }) => {
+        await deps.db.insert(settings).values({ key: `applied:${record.id}`, value: true });
+        throw new RecordRejected('PERSON_WITHDRAWN', 'consent withdrawn');
+      }),
+      registerApplier('INQUIRY', async () => ({ state: 'UNMATCHED' })),
+    ];
+    try {
+      const report = wuzhong.record({ type: 'STATUS_REPORT', body: BODIES.STATUS_REPORT });
+      const contact = wuzhong.record({ type: 'CONTACT_UPDATE', body: BODIES.CONTACT_UPDATE });
+      const inquiry = wuzhong.record({ type: 'INQUIRY', body: BODIES.INQUIRY });
+      const [reportId, contactId, inquiryId] = [report, contact, inquiry].map((j) => JSON.parse(Buffer.from(j.split('.')[1]!, 'base64url').toString()).id);
+      const r = await push([report, contact, inquiry]);
+      expect(r.body.receipts).toEqual([
+        { id: reportId, status: 'ACCEPTED' },
+        { id: contactId, status: 'REJECTED', reason: 'PERSON_WITHDRAWN' },
+        { id: inquiryId, status: 'ACCEPTED' },
+      ]);
+      expect(await stored('320506', reportId)).toEqual([expect.objectContaining({ state: 'APPLIED', personId })]);
+      expect((await marker(`applied:${reportId}`))[0]?.value).toBe('2026-Q1');
+      expect(await stored('320506', contactId)).toEqual([]);
+      expect(await marker(`applied:${contactId}`)).toEqual([]);
+      expect(await stored('320506', inquiryId)).toEqual([expect.objectContaining({ state: 'UNMATCHED', personId: null })]);
+      // applied once: the duplicate does not run the applier again
+      expect((await push([report])).body.receipts[0].status).toBe('DUPLICATE');
+    } finally {
+      off.forEach((f) => f());
+    }
+  });
+
+  it('fails the whole batch (500, nothing stored) when an applier breaks, so the partner retries it', async () => {
+    const off = registerApplier('SERVICE_DELIVERED', async () => {
+      throw new Error('database hiccup');
+    });
+    try {
+      const before = await written();
+      const r = await push([wuzhong.record({ type: 'ARRIVAL', body: BODIES.ARRIVAL }), wuzhong.record({ type: 'SERVICE_DELIVERED', body: BODIES.SERVICE_DELIVERED })]);
+      expect(r).toEqual({ status: 500, body: { error: 'internal_error' } });
+      expect(await written()).toEqual(before);
+    } finally {
+      off();
+    }
+  });
+});
+
+describe('reading records back', () => {
+  it('serves one record issued by the caller, and nothing of anyone else', async () => {
+    const jws = wuzhong.record({ type: 'ARRIVAL', body: BODIES.ARRIVAL });
+    const id = (await push([jws])).body.receipts[0].id;
+    const get = async (from: FakePartner, path: string) => {
+      const res = await fetch(`${t.url}/exchange/v1/records/${path}`, { headers: { authorization: `Bearer ${from.token()}` } });
+      return { status: res.status, body: await res.json() };
+    };
+    expect(await get(wuzhong, id)).toEqual({ status: 200, body: { record: jws } });
+    expect(await get(gusu, id)).toEqual({ status: 404, body: { error: 'not_found' } });
+    expect(await get(wuzhong, crypto.randomUUID())).toEqual({ status: 404, body: { error: 'not_found' } });
+    expect(await get(wuzhong, 'not-an-id')).toEqual({ status: 400, body: { error: 'bad_request', reason: 'MALFORMED_ID' } });
+    const audit = await t.gql(`{ auditLog(filter:{action:"exchange.read", targetId:"${id}"}) { edges { node { actorId outcome } } } }`, {}, admin.token);
+    expect(audit.data!.auditLog.edges.map((e: any) => e.node)).toEqual([{ actorId: '320508', outcome: 'FAILURE' }, { actorId: '320506', outcome: 'SUCCESS' }]);
+  });
+
+  it('lists the inbox for administrators, masked, and re-verifies stored records after the partner withdrew the key', async () => {
+    const jws = wuzhong.record({ type: 'SERVICE_DELIVERED', body: BODIES.SERVICE_DELIVERED, subject: SUBJECTS[3] });
+    const id = (await push([jws])).body.receipts[0].id;
+    // the partner withdraws the key that signed it
+    wuzhong.published = [wuzhong.ed];
+    const refreshed = await t.gql('mutation { refreshPartnerKeys(countyCode:"320506") { keys { kid published } } }', {}, admin.token);
+    expect(refreshed.data!.refreshPartnerKeys.keys).toContainEqual({ kid: wuzhong.es.kid, published: false });
+    expect((await push([wuzhong.record({ type: 'ARRIVAL', body: BODIES.ARRIVAL })])).body.receipts[0].reason).toBe('UNKNOWN_KEY');
+
+    const Q = `query($f: InboundRecordFilter, $after: String) { exchangeInbox(filter: $f, first: 2, after: $after) {
+      edges { node { id issuerCountyCode type state subjectIdNumberMasked signatureVerified signedKid } } pageInfo { hasNextPage endCursor } } }`;
+    const r = await t.gql(Q, { f: { type: 'SERVICE_DELIVERED', partnerCountyCode: '320506' } }, admin.token);
+    expect(r.data!.exchangeInbox.edges[0].node).toEqual({
+      id,
+      issuerCountyCode: '320506',
+      type: 'SERVICE_DELIVERED',
+      state: 'RECEIVED',
+      subjectIdNumberMasked: `${SUBJECTS[3].idNumber.slice(0, 6)}********${SUBJECTS[3].idNumber.slice(14)}`,
+      signatureVerified: true,
+      signedKid: wuzhong.es.kid,
+    });
+    // pages walk the whole inbox without repeats
+    const seen: string[] = [];
+    let after: string | null = null;
+    do {
+      const page: any = await t.gql(Q, { f: { partnerCountyCode: '320506' }, after }, admin.token);
+      seen.push(...page.data.exchangeInbox.edges.map((e: any) => e.node.id));
+      after = page.data.exchangeInbox.pageInfo.hasNextPage ? page.data.exchangeInbox.pageInfo.endCursor : null;
+    } while (after);
+    const total = (await db().select({ n: count() }).from(inboundRecords).where(eq(inboundRecords.issuer, '320506')))[0]!.n;
+    expect(new Set(seen).size).toBe(total);
+    expect(seen).toHaveLength(total);
+    const official = await t.user({ role: 'VILLAGE_OFFICIAL', scope: '320324101201' });
+    expect((await t.gql(Q, {}, official.token)).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+  });
+});
