@@ -1,6 +1,7 @@
 // Every table, gathered for drizzle-kit and the typed client. Each module owns its tables.
 export * from './tables';
 export * from '../agreements/tables';
+export * from '../associations/tables';
 export * from '../audit/tables';
 export * from '../auth/tables';
 export * from '../jurisdiction/tables';

@@ -1,7 +1,9 @@
 import { GraphQLScalarType } from 'graphql';
 import { agreementsResolvers } from '../agreements/resolvers';
+import { associationsResolvers } from '../associations/resolvers';
 import { auditResolvers } from '../audit/resolvers';
 import { authResolvers } from '../auth/resolvers';
+import { changesResolvers } from '../changes/resolvers';
 import { jurisdictionResolvers } from '../jurisdiction/resolvers';
 import { liaisonsResolvers } from '../liaisons/resolvers';
 import { peopleResolvers } from '../people/resolvers';
@@ -50,4 +52,6 @@ export const resolvers = merge(
   agreementsResolvers,
   reportsResolvers,
   liaisonsResolvers,
+  associationsResolvers,
+  changesResolvers,
 );

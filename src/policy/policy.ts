@@ -25,6 +25,7 @@ const ADMIN = ['COUNTY_ADMIN'] as const;
 const ANY_STAFF = ['COUNTY_ADMIN', 'TOWN_SUPERVISOR', 'VILLAGE_OFFICIAL', 'ASSOCIATION_STAFF'] as const;
 const REGISTRY_READERS = ['COUNTY_ADMIN', 'TOWN_SUPERVISOR', 'VILLAGE_OFFICIAL'] as const;
 const REGISTRY_WRITERS = ['COUNTY_ADMIN', 'VILLAGE_OFFICIAL'] as const;
+const MEMBER_KEEPERS = ['COUNTY_ADMIN', 'VILLAGE_OFFICIAL', 'ASSOCIATION_STAFF'] as const;
 
 /**
  * The whole rule book: an action missing here is refused. Scopes: COUNTY_ADMIN covers the county; TOWN_SUPERVISOR
@@ -50,13 +51,25 @@ const RULES = {
   'agreement.read': { roles: REGISTRY_READERS, within: 'record' },
   'agreement.write': { roles: REGISTRY_WRITERS, within: 'record', system: true },
   'report.read': { roles: REGISTRY_READERS, within: 'record' },
-  'report.write': { roles: REGISTRY_WRITERS, within: 'record', partners: true, system: true },
+  /** Association staff write reports for their own members (the report's target names the person's associations). */
+  'report.write': { roles: [...REGISTRY_WRITERS, 'ASSOCIATION_STAFF'], within: 'record', partners: true, system: true },
   'complaint.read': { roles: REGISTRY_READERS, within: 'record' },
   'complaint.record': { roles: REGISTRY_READERS, within: 'record' },
   'complaint.resolve': { roles: ['COUNTY_ADMIN', 'TOWN_SUPERVISOR'], within: 'record' },
   'commitment.read': { roles: REGISTRY_READERS, within: 'county' },
   'liaison.read': { roles: REGISTRY_READERS, within: 'county' },
   'liaison.manage': { roles: ADMIN, within: 'county' },
+  /** Changes others made to people in my scope. */
+  'personChange.read': { roles: REGISTRY_READERS, within: 'record' },
+
+  /** The association directory holds no personal data. */
+  'association.read': { roles: ANY_STAFF, within: 'county' },
+  'association.manage': { roles: ADMIN, within: 'county', system: true },
+  'member.read': { roles: ANY_STAFF, within: 'record' },
+  'member.add': { roles: MEMBER_KEEPERS, within: 'record' },
+  'member.leave': { roles: MEMBER_KEEPERS, within: 'record', system: true },
+  /** Contact updates through the association channel; officials edit their people with person.write. */
+  'member.update': { roles: ['ASSOCIATION_STAFF'], within: 'record' },
 } as const satisfies Record<string, Rule>;
 
 export type Action = keyof typeof RULES;
