@@ -37,6 +37,9 @@ const EnvSchema = z.object({
   DUE_SOON_DAYS: z.coerce.number().int().min(1).max(90).default(14),
   RETENTION_DAYS_AFTER_WITHDRAWAL: z.coerce.number().int().min(0).max(3650).default(30),
   RETENTION_DAYS_AFTER_RETURN: z.coerce.number().int().min(0).max(36500).default(1095),
+  RATING_LINK_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  RATING_LINK_BASE_URL: z.url().optional(),
+  RATING_MIN_GROUP_SIZE: z.coerce.number().int().min(1).max(100).default(5),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -67,6 +70,12 @@ export interface Config {
   dueSoonDays: number;
   retentionDaysAfterWithdrawal: number;
   retentionDaysAfterReturn: number;
+  /** How long a rating link stays valid. */
+  ratingLinkTtlDays: number;
+  /** Where a rating link points (the page that calls submitRating); the token is appended as `?token=`. */
+  ratingLinkBaseUrl: string;
+  /** Averages and counts of ratings are shown only for groups at least this large. */
+  ratingMinGroupSize: number;
 }
 
 export class ConfigError extends Error {
@@ -119,5 +128,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     dueSoonDays: e.DUE_SOON_DAYS,
     retentionDaysAfterWithdrawal: e.RETENTION_DAYS_AFTER_WITHDRAWAL,
     retentionDaysAfterReturn: e.RETENTION_DAYS_AFTER_RETURN,
+    ratingLinkTtlDays: e.RATING_LINK_TTL_DAYS,
+    ratingLinkBaseUrl: e.RATING_LINK_BASE_URL ?? `${(e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '')}/rate`,
+    ratingMinGroupSize: e.RATING_MIN_GROUP_SIZE,
   };
 }

@@ -8,4 +8,5 @@ export * from '../jurisdiction/tables';
 export * from '../keys/tables';
 export * from '../liaisons/tables';
 export * from '../people/tables';
+export * from '../ratings/tables';
 export * from '../reports/tables';

@@ -7,6 +7,7 @@ import { changesResolvers } from '../changes/resolvers';
 import { jurisdictionResolvers } from '../jurisdiction/resolvers';
 import { liaisonsResolvers } from '../liaisons/resolvers';
 import { peopleResolvers } from '../people/resolvers';
+import { ratingsResolvers } from '../ratings/resolvers';
 import { reportsResolvers } from '../reports/resolvers';
 import type { Resolvers } from './generated/types';
 import { DateScalar, DateTimeScalar, JSONScalar } from './scalars';
@@ -54,4 +55,5 @@ export const resolvers = merge(
   liaisonsResolvers,
   associationsResolvers,
   changesResolvers,
+  ratingsResolvers,
 );

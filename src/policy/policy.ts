@@ -25,6 +25,7 @@ const ADMIN = ['COUNTY_ADMIN'] as const;
 const ANY_STAFF = ['COUNTY_ADMIN', 'TOWN_SUPERVISOR', 'VILLAGE_OFFICIAL', 'ASSOCIATION_STAFF'] as const;
 const REGISTRY_READERS = ['COUNTY_ADMIN', 'TOWN_SUPERVISOR', 'VILLAGE_OFFICIAL'] as const;
 const REGISTRY_WRITERS = ['COUNTY_ADMIN', 'VILLAGE_OFFICIAL'] as const;
+const SUPERVISORS = ['COUNTY_ADMIN', 'TOWN_SUPERVISOR'] as const;
 const MEMBER_KEEPERS = ['COUNTY_ADMIN', 'VILLAGE_OFFICIAL', 'ASSOCIATION_STAFF'] as const;
 
 /**
@@ -70,6 +71,13 @@ const RULES = {
   'member.leave': { roles: MEMBER_KEEPERS, within: 'record', system: true },
   /** Contact updates through the association channel; officials edit their people with person.write. */
   'member.update': { roles: ['ASSOCIATION_STAFF'], within: 'record' },
+
+  /** Rating links: the person's official, staff of an association the person belongs to, the reminder job. */
+  'ratingLink.issue': { roles: MEMBER_KEEPERS, within: 'record', system: true },
+  /** Averages and counts (large enough groups only). */
+  'rating.read': { roles: REGISTRY_READERS, within: 'record' },
+  /** Comments, without identity: the supervisors of the official, not the official. */
+  'rating.comments': { roles: SUPERVISORS, within: 'record' },
 } as const satisfies Record<string, Rule>;
 
 export type Action = keyof typeof RULES;
