@@ -40,6 +40,10 @@ const EnvSchema = z.object({
   RATING_LINK_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   RATING_LINK_BASE_URL: z.url().optional(),
   RATING_MIN_GROUP_SIZE: z.coerce.number().int().min(1).max(100).default(5),
+  WARNING_OVERDUE_RATE_PERCENT: z.coerce.number().min(0).max(100).default(20),
+  WARNING_BROKEN_COMMITMENTS: z.coerce.number().int().min(1).max(1000).default(1),
+  WARNING_UNANSWERED_INQUIRIES: z.coerce.number().int().min(1).max(1000).default(1),
+  PDF_FONT_FILE: z.string().optional(),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -76,6 +80,10 @@ export interface Config {
   ratingLinkBaseUrl: string;
   /** Averages and counts of ratings are shown only for groups at least this large. */
   ratingMinGroupSize: number;
+  /** A village is listed in the quarterly warning when any of these is reached. */
+  warningThresholds: { overdueRatePercent: number; brokenCommitments: number; unansweredInquiries: number };
+  /** A TTF/OTF/WOFF font with Chinese glyphs for PDF exports; the bundled UnifontEX when unset. */
+  pdfFontFile: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -131,5 +139,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     ratingLinkTtlDays: e.RATING_LINK_TTL_DAYS,
     ratingLinkBaseUrl: e.RATING_LINK_BASE_URL ?? `${(e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '')}/rate`,
     ratingMinGroupSize: e.RATING_MIN_GROUP_SIZE,
+    warningThresholds: {
+      overdueRatePercent: e.WARNING_OVERDUE_RATE_PERCENT,
+      brokenCommitments: e.WARNING_BROKEN_COMMITMENTS,
+      unansweredInquiries: e.WARNING_UNANSWERED_INQUIRIES,
+    },
+    pdfFontFile: e.PDF_FONT_FILE,
   };
 }

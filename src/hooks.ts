@@ -1,4 +1,6 @@
 import { registerAssociationHooks } from './associations/hooks';
+import { onErasure } from './people/erasure';
+import { eraseVisitNotes } from './supervision/service';
 
 let registered = false;
 
@@ -11,4 +13,5 @@ export function registerModuleHooks(): void {
   if (registered) return;
   registered = true;
   registerAssociationHooks();
+  onErasure(eraseVisitNotes);
 }

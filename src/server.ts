@@ -6,6 +6,7 @@ import type { Database } from './db/client';
 import type { Deps } from './deps';
 import { createHttpApp } from './http/app';
 import { createApollo, graphqlMiddleware } from './http/graphql';
+import { exportsRouter } from './supervision/http';
 
 export interface RunningServer {
   url: string;
@@ -21,7 +22,7 @@ export async function startServer(config: Config, opts: BootOptions = {}): Promi
   const httpServer = http.createServer();
   const apollo = createApollo(deps, httpServer);
   await apollo.start();
-  const app = createHttpApp(deps, { graphql: graphqlMiddleware(deps, apollo) });
+  const app = createHttpApp(deps, { graphql: graphqlMiddleware(deps, apollo), extra: [exportsRouter(deps)] });
   httpServer.on('request', app);
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

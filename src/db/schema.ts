@@ -10,3 +10,4 @@ export * from '../liaisons/tables';
 export * from '../people/tables';
 export * from '../ratings/tables';
 export * from '../reports/tables';
+export * from '../supervision/tables';

@@ -9,6 +9,7 @@ import { liaisonsResolvers } from '../liaisons/resolvers';
 import { peopleResolvers } from '../people/resolvers';
 import { ratingsResolvers } from '../ratings/resolvers';
 import { reportsResolvers } from '../reports/resolvers';
+import { supervisionResolvers } from '../supervision/resolvers';
 import type { Resolvers } from './generated/types';
 import { DateScalar, DateTimeScalar, JSONScalar } from './scalars';
 
@@ -56,4 +57,5 @@ export const resolvers = merge(
   associationsResolvers,
   changesResolvers,
   ratingsResolvers,
+  supervisionResolvers,
 );

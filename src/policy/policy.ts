@@ -78,6 +78,15 @@ const RULES = {
   'rating.read': { roles: REGISTRY_READERS, within: 'record' },
   /** Comments, without identity: the supervisors of the official, not the official. */
   'rating.comments': { roles: SUPERVISORS, within: 'record' },
+
+  /** Third-party supervision: the town checks its villages' officials; officials see the checks about their village. */
+  'supervision.read': { roles: REGISTRY_READERS, within: 'record' },
+  'supervision.record': { roles: SUPERVISORS, within: 'record' },
+  'careVisit.read': { roles: REGISTRY_READERS, within: 'record' },
+  'careVisit.record': { roles: SUPERVISORS, within: 'record' },
+  'dashboard.read': { roles: SUPERVISORS, within: 'record' },
+  /** 公开预警 is public within the county government: village figures only, no personal data. */
+  'warning.read': { roles: REGISTRY_READERS, within: 'county' },
 } as const satisfies Record<string, Rule>;
 
 export type Action = keyof typeof RULES;
