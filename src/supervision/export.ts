@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import PDFDocument from 'pdfkit';
+import { pdfFont } from './font';
 import type { QuarterlyWarning, WarningReasonCode } from './warning';
 
 const REASON_ZH: Record<WarningReasonCode, string> = {
@@ -39,17 +39,13 @@ export function warningCsv(w: QuarterlyWarning, names: ReadonlyMap<string, strin
   return `\uFEFF${lines.join('\r\n')}\r\n`;
 }
 
-const require = createRequire(import.meta.url);
-/** UnifontEX (SIL OFL 1.1) from @fontsource/unifontex: one file covering the whole BMP, Chinese included. */
-export const BUNDLED_FONT = require.resolve('@fontsource/unifontex/files/unifontex-latin-400-normal.woff');
-
 function quarterZh(label: string): string {
   const [year, q] = label.split('-Q');
   return `${year}年第${'一二三四'[Number(q) - 1]}季度`;
 }
 
 /** A printable A4 (landscape) list: title, thresholds, one row per village, definitions in the footer. */
-export async function warningPdf(w: QuarterlyWarning, names: ReadonlyMap<string, string>, title: string, fontFile = BUNDLED_FONT): Promise<Buffer> {
+export async function warningPdf(w: QuarterlyWarning, names: ReadonlyMap<string, string>, title: string, fontFile?: string): Promise<Buffer> {
   const doc = new PDFDocument({ size: 'A4', layout: 'landscape', margin: 36, info: { Title: `${title} ${w.window.label}`, Producer: 'hometown-link registry' } });
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
@@ -57,7 +53,7 @@ export async function warningPdf(w: QuarterlyWarning, names: ReadonlyMap<string,
     doc.on('end', () => resolve(Buffer.concat(chunks)));
     doc.on('error', reject);
   });
-  doc.registerFont('zh', fontFile);
+  doc.registerFont('zh', pdfFont(fontFile));
   doc.font('zh');
   doc.fontSize(16).text(`${title}　${quarterZh(w.window.label)}公开预警`, { align: 'center' });
   doc.moveDown(0.5);
