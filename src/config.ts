@@ -44,6 +44,20 @@ const EnvSchema = z.object({
   WARNING_BROKEN_COMMITMENTS: z.coerce.number().int().min(1).max(1000).default(1),
   WARNING_UNANSWERED_INQUIRIES: z.coerce.number().int().min(1).max(1000).default(1),
   PDF_FONT_FILE: z.string().optional(),
+  REMINDERS_ENABLED: boolish.optional(),
+  REMINDER_DAILY_AT: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM, 24-hour, county time')
+    .default('08:30'),
+  REMINDER_POLL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  REMINDER_DAYS_BEFORE_DUE: z.coerce.number().int().min(1).max(60).default(7),
+  REMINDER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  REMINDER_RETRY_BASE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  REMINDER_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
+  NOTIFIER: z.enum(['log', 'sms']).default('log'),
+  SMS_GATEWAY_URL: z.url().optional(),
+  SMS_GATEWAY_TOKEN: z.string().min(1).optional(),
+  SMS_GATEWAY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -84,6 +98,21 @@ export interface Config {
   warningThresholds: { overdueRatePercent: number; brokenCommitments: number; unansweredInquiries: number };
   /** A TTF/OTF/WOFF font with Chinese glyphs for PDF exports; the bundled UnifontEX when unset. */
   pdfFontFile: string | undefined;
+  reminders: {
+    /** The in-server scheduler; off in tests unless a test turns it on. */
+    enabled: boolean;
+    dailyAt: string;
+    pollSeconds: number;
+    daysBeforeDue: number;
+    maxAttempts: number;
+    retryBaseSeconds: number;
+    /** A claimed message not finished within this time is taken to have been lost with its sender and is retried. */
+    leaseSeconds: number;
+  };
+  notifier: 'log' | 'sms';
+  smsGatewayUrl: string | undefined;
+  smsGatewayToken: string | undefined;
+  smsGatewayTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -109,6 +138,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     if (value !== undefined && Buffer.from(value, 'base64').length !== 32) {
       throw new ConfigError([`${name}: must be 32 bytes, base64-encoded`]);
     }
+  }
+  if (e.NOTIFIER === 'sms' && (!e.SMS_GATEWAY_URL || !e.SMS_GATEWAY_TOKEN)) {
+    throw new ConfigError(['NOTIFIER=sms needs SMS_GATEWAY_URL and SMS_GATEWAY_TOKEN']);
   }
   const dataDir = path.resolve(e.DATA_DIR);
   return {
@@ -145,5 +177,18 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       unansweredInquiries: e.WARNING_UNANSWERED_INQUIRIES,
     },
     pdfFontFile: e.PDF_FONT_FILE,
+    reminders: {
+      enabled: e.REMINDERS_ENABLED ?? e.NODE_ENV !== 'test',
+      dailyAt: e.REMINDER_DAILY_AT,
+      pollSeconds: e.REMINDER_POLL_SECONDS,
+      daysBeforeDue: e.REMINDER_DAYS_BEFORE_DUE,
+      maxAttempts: e.REMINDER_MAX_ATTEMPTS,
+      retryBaseSeconds: e.REMINDER_RETRY_BASE_SECONDS,
+      leaseSeconds: e.REMINDER_LEASE_SECONDS,
+    },
+    notifier: e.NOTIFIER,
+    smsGatewayUrl: e.SMS_GATEWAY_URL,
+    smsGatewayToken: e.SMS_GATEWAY_TOKEN,
+    smsGatewayTimeoutMs: e.SMS_GATEWAY_TIMEOUT_MS,
   };
 }

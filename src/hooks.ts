@@ -1,5 +1,6 @@
 import { registerAssociationHooks } from './associations/hooks';
 import { onErasure } from './people/erasure';
+import { eraseNotifications } from './reminders/service';
 import { eraseVisitNotes } from './supervision/service';
 
 let registered = false;
@@ -14,4 +15,5 @@ export function registerModuleHooks(): void {
   registered = true;
   registerAssociationHooks();
   onErasure(eraseVisitNotes);
+  onErasure(eraseNotifications);
 }

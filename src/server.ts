@@ -6,6 +6,8 @@ import type { Database } from './db/client';
 import type { Deps } from './deps';
 import { createHttpApp } from './http/app';
 import { createApollo, graphqlMiddleware } from './http/graphql';
+import { createNotifier } from './reminders/notifier';
+import { startReminderScheduler } from './reminders/scheduler';
 import { exportsRouter } from './supervision/http';
 
 export interface RunningServer {
@@ -13,7 +15,7 @@ export interface RunningServer {
   port: number;
   deps: Deps;
   database: Database;
-  /** Stops taking requests, lets those in flight finish, then closes the database. */
+  /** Stops the reminder scheduler and taking requests, lets work in flight finish, then closes the database. */
   close(): Promise<void>;
 }
 
@@ -31,6 +33,7 @@ export async function startServer(config: Config, opts: BootOptions = {}): Promi
   const { port } = httpServer.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   deps.logger.info({ url, publicUrl: config.publicUrl }, 'hometown-link registry listening');
+  const scheduler = config.reminders.enabled ? startReminderScheduler(deps, createNotifier(config, deps.logger)) : undefined;
   let closing: Promise<void> | undefined;
   return {
     url,
@@ -39,6 +42,7 @@ export async function startServer(config: Config, opts: BootOptions = {}): Promi
     database,
     close: () =>
       (closing ??= (async () => {
+        await scheduler?.stop();
         await apollo.stop(); // drains the HTTP server too
         if (!opts.database) await database.close();
       })()),

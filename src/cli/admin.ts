@@ -5,6 +5,7 @@ import { registerAuthCommands } from '../auth/cli';
 import { registerJurisdictionCommands } from '../jurisdiction/cli';
 import { registerKeyCommands } from '../keys/cli';
 import { registerPeopleCommands } from '../people/cli';
+import { registerReminderCommands } from '../reminders/cli';
 
 const program = new Command('admin').description('hometown-link registry administration').showHelpAfterError();
 registerAuthCommands(program);
@@ -12,4 +13,5 @@ registerJurisdictionCommands(program);
 registerAuditCommands(program);
 registerKeyCommands(program);
 registerPeopleCommands(program);
+registerReminderCommands(program);
 await program.parseAsync(process.argv);

@@ -9,5 +9,6 @@ export * from '../keys/tables';
 export * from '../liaisons/tables';
 export * from '../people/tables';
 export * from '../ratings/tables';
+export * from '../reminders/tables';
 export * from '../reports/tables';
 export * from '../supervision/tables';

@@ -8,6 +8,7 @@ import { jurisdictionResolvers } from '../jurisdiction/resolvers';
 import { liaisonsResolvers } from '../liaisons/resolvers';
 import { peopleResolvers } from '../people/resolvers';
 import { ratingsResolvers } from '../ratings/resolvers';
+import { remindersResolvers } from '../reminders/resolvers';
 import { reportsResolvers } from '../reports/resolvers';
 import { supervisionResolvers } from '../supervision/resolvers';
 import type { Resolvers } from './generated/types';
@@ -58,4 +59,5 @@ export const resolvers = merge(
   changesResolvers,
   ratingsResolvers,
   supervisionResolvers,
+  remindersResolvers,
 );

@@ -87,6 +87,13 @@ const RULES = {
   'dashboard.read': { roles: SUPERVISORS, within: 'record' },
   /** 公开预警 is public within the county government: village figures only, no personal data. */
   'warning.read': { roles: REGISTRY_READERS, within: 'county' },
+
+  /** The reminder job and its outbox. */
+  'reminder.run': { roles: ADMIN, within: 'county', system: true },
+  'notification.read': { roles: ADMIN, within: 'county' },
+  'notification.manage': { roles: ADMIN, within: 'county' },
+  /** Every user reads their own in-app messages (the service filters to the caller). */
+  'message.read': { roles: ANY_STAFF, within: 'county' },
 } as const satisfies Record<string, Rule>;
 
 export type Action = keyof typeof RULES;
