@@ -28,9 +28,9 @@ export function isHostCityCode(code: string): boolean {
   return isCountyCode(code) || (/^\d{4}00$/.test(code) && code.slice(2, 4) !== '00' && isCountyCode(`${code.slice(0, 4)}01`));
 }
 
-/** Where a membership sits for the policy: the person's home village and the association. */
-export function memberTarget(m: Pick<Membership, 'associationId'>, p: Pick<Person, 'homeVillageCode'>): Target {
-  return { villageCode: p.homeVillageCode, associationIds: [m.associationId] };
+/** Where a membership sits for the policy: the person's home village and, while it lasts, the association. */
+export function memberTarget(m: Pick<Membership, 'associationId' | 'status'>, p: Pick<Person, 'homeVillageCode'>): Target {
+  return { villageCode: p.homeVillageCode, associationIds: m.status === 'ACTIVE' ? [m.associationId] : [] };
 }
 
 export interface AssociationInput {

@@ -155,7 +155,7 @@ describe('associations and their staff', () => {
       { memberId: badPhone.memberId, ok: false, changedFields: [], error: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'items.1.phone' }) },
       { memberId: foreign.memberId, ok: false, changedFields: [], error: expect.objectContaining({ code: 'FORBIDDEN', field: null }) },
       { memberId: good2.memberId, ok: true, changedFields: ['currentCountyCode'], error: null },
-      { memberId: left.memberId, ok: false, changedFields: [], error: expect.objectContaining({ code: 'CONFLICT' }) },
+      { memberId: left.memberId, ok: false, changedFields: [], error: expect.objectContaining({ code: 'FORBIDDEN' }) },
       { memberId: '00000000-0000-4000-8000-000000000000', ok: false, changedFields: [], error: expect.objectContaining({ code: 'NOT_FOUND' }) },
     ]);
     const [p1, pBad, pForeign] = await Promise.all(
@@ -187,7 +187,10 @@ describe('associations and their staff', () => {
     expect(l.data?.leaveAssociation.status).toBe('LEFT');
     const c = await t.gql(`{ person(id: "${leaving.personId}") { consents { kind withdrawnAt } } }`, {}, official.token);
     expect(c.data?.person.consents.find((x: any) => x.kind === 'ASSOCIATION_MEMBERSHIP').withdrawnAt).not.toBeNull();
-    expect((await t.gql(UPDATE, { m: leaving.memberId, input: { employer: 'x' } }, staffA.token)).errors?.[0]?.extensions.code).toBe('CONFLICT');
+    // A former member is no longer the association's to see or change; their official still sees the membership.
+    expect((await t.gql(UPDATE, { m: leaving.memberId, input: { employer: 'x' } }, staffA.token)).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+    expect((await t.gql(`{ associationMember(id: "${leaving.memberId}") { name } }`, {}, staffA.token)).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+    expect((await t.gql(`{ associationMember(id: "${leaving.memberId}") { status } }`, {}, official.token)).data?.associationMember.status).toBe('LEFT');
 
     const narrow = await member(staffA.token, assoc.a);
     await t.gql(`mutation { withdrawConsent(personId: "${narrow.personId}", kind: ASSOCIATION_MEMBERSHIP, scope: "${assoc.a}") { kind } }`, {}, official.token);
