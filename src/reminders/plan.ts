@@ -1,4 +1,4 @@
-import { and, eq, gte, isNotNull, isNull, lt, lte, sql } from 'drizzle-orm';
+import { and, eq, gte, inArray, isNotNull, isNull, lt, lte, sql } from 'drizzle-orm';
 import { agreements } from '../agreements/tables';
 import { appendAudit } from '../audit/service';
 import { users } from '../auth/tables';
@@ -10,7 +10,10 @@ import { people } from '../people/tables';
 import { systemCaller } from '../policy/actor';
 import { authorize } from '../policy/policy';
 import { ratingLinkFor } from '../ratings/service';
+import { periodContaining } from '../reports/periods';
+import { villageFigures } from '../supervision/dashboard';
 import { inquiriesNearDue } from '../supervision/inquiry-figures';
+import { warningReasons } from '../supervision/warning';
 import { dateZh, periodZh, render } from './templates';
 import { notifications, reminderRuns, type Channel, type NotificationKind } from './tables';
 
@@ -104,6 +107,28 @@ async function inquiryReminders(tx: Db, deps: Deps, today: string): Promise<Plan
 }
 
 /**
+ * At the start of each quarter (its first planning day), town supervisors and county administrators are told how
+ * many villages of their town (the county) are on the last quarter's warning list.
+ */
+async function quarterlyWarnings(tx: Db, deps: Deps, today: string): Promise<Planned[]> {
+  const current = periodContaining('QUARTERLY', today);
+  const last = periodContaining('QUARTERLY', addDays(current.start, -1));
+  const recipients = await tx
+    .select({ id: users.id, role: users.role, scope: users.scope })
+    .from(users)
+    .where(and(inArray(users.role, ['TOWN_SUPERVISOR', 'COUNTY_ADMIN']), isNull(users.disabledAt), notPlanned(sql`'QUARTERLY_WARNING:' || ${users.id}::text || ':' || ${last.label}`)));
+  if (recipients.length === 0) return [];
+  const window = { label: last.label, start: last.start, end: last.end, asOf: last.end, complete: true };
+  const warned = (await villageFigures({ ...deps, db: tx }, null, window)).filter((f) => warningReasons(f, deps.config.warningThresholds).length > 0);
+  return recipients.map((u) => {
+    const town = u.role === 'TOWN_SUPERVISOR' ? u.scope : null;
+    const count = town ? warned.filter((f) => f.villageCode.startsWith(town)).length : warned.length;
+    const body = render('QUARTERLY_WARNING', { quarter: periodZh(last.label), scope: town ? '本镇' : '全县', count });
+    return { dedupeKey: key('QUARTERLY_WARNING', u.id, last.label), kind: 'QUARTERLY_WARNING', channel: 'INBOX', userId: u.id, period: last.label, body };
+  });
+}
+
+/**
  * Writes the day's reminders into the outbox, in one transaction under an advisory lock (instances take turns; the
  * day is planned once). Rows already planned on earlier days or runs are skipped by their unique key, so a rerun or a
  * second instance adds nothing; a crash rolls the whole plan back and the next run redoes it.
@@ -119,6 +144,7 @@ export async function planReminders(deps: Deps, today: string, channel: Channel,
       ...(await ratingInvitations(tx, deps, today, county, channel)),
       ...(await officialSummaries(tx, today)),
       ...(await inquiryReminders(tx, deps, today)),
+      ...(await quarterlyWarnings(tx, deps, today)),
     ];
     let inserted = 0;
     for (let i = 0; i < planned.length; i += 500) {

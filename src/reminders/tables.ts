@@ -3,7 +3,7 @@ import { date, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-or
 import { users } from '../auth/tables';
 import { people } from '../people/tables';
 
-export const NOTIFICATION_KINDS = ['REPORT_DUE_SOON', 'REPORT_OVERDUE', 'RATING_INVITATION', 'OVERDUE_SUMMARY', 'INQUIRY_DUE_SOON'] as const;
+export const NOTIFICATION_KINDS = ['REPORT_DUE_SOON', 'REPORT_OVERDUE', 'RATING_INVITATION', 'OVERDUE_SUMMARY', 'INQUIRY_DUE_SOON', 'QUARTERLY_WARNING'] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 export const NOTIFICATION_STATUSES = ['PENDING', 'SENDING', 'SENT', 'FAILED'] as const;
 export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];

@@ -10,6 +10,7 @@ import { REMINDER_CALLER } from '../../src/reminders/plan';
 import { runReminders } from '../../src/reminders/service';
 import { createLogger } from '../../src/logger';
 import { startServer } from '../../src/server';
+import { recordedAt } from '../helpers/history';
 import { activeAgreement, register, SUBMIT } from '../helpers/registry';
 import { SEED, startTestServer, type TestServer } from '../helpers/server';
 import { startSmsStub } from '../helpers/sms-stub';
@@ -18,6 +19,8 @@ let t: TestServer;
 let stub: Awaited<ReturnType<typeof startSmsStub>>;
 let official: { token: string; id: string };
 let admin: { token: string };
+let supervisor: { token: string };
+let otherSupervisor: { token: string };
 let deps: Deps;
 const notifier = () => createNotifier(deps.config, deps.logger);
 
@@ -37,6 +40,11 @@ beforeAll(async () => {
   deps = t.server.deps;
   official = await t.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageWangji });
   admin = await t.user({ role: 'COUNTY_ADMIN' });
+  supervisor = await t.user({ role: 'TOWN_SUPERVISOR', scope: SEED.townWangji });
+  otherSupervisor = await t.user({ role: 'TOWN_SUPERVISOR', scope: SEED.townShuanggou });
+  // A commitment broken in 2026-Q3 and recorded then: 王集村 is on that quarter's warning list.
+  const check = await t.gql(`mutation { recordSupervisionCheck(input: { officialUserId: "${official.id}", commitmentCode: "FOLLOW_UP_SERVICE", finding: BROKEN, evidence: "未回访", checkedOn: "2026-09-10" }) { id } }`, {}, supervisor.token);
+  await recordedAt(deps.db, 'supervision_checks', 'created_at', check.data!.recordSupervisionCheck.id, '2026-09-10T10:00:00+08:00');
 });
 afterAll(async () => {
   await t.close();
@@ -66,8 +74,9 @@ describe('reminders', () => {
     await activeAgreement(t, official.token, noPhone.id, { cadence: 'QUARTERLY', validFrom: '2026-01-01' });
 
     const first = await runReminders(deps, REMINDER_CALLER, notifier(), { date: '2026-11-23' });
-    // overdue, due soon x2, a rating invitation, no-phone overdue, the official's summary.
-    expect(first).toMatchObject({ date: '2026-11-23', planned: 6, sent: 5, failed: 1, retrying: 0 });
+    // overdue, due soon x2, a rating invitation, no-phone overdue, the official's summary, and the last quarter's
+    // warning to the administrator and the two supervisors.
+    expect(first).toMatchObject({ date: '2026-11-23', planned: 9, sent: 8, failed: 1, retrying: 0 });
     const again = await runReminders(deps, REMINDER_CALLER, notifier(), { date: '2026-11-23' });
     const nextDay = await runReminders(deps, REMINDER_CALLER, notifier(), { date: '2026-11-24' });
     expect([again.planned, again.sent, nextDay.planned, nextDay.sent]).toEqual([0, 0, 0, 0]);
@@ -100,6 +109,10 @@ describe('reminders', () => {
     ]);
     const read = await t.gql(`mutation { markMessageRead(id: "${inbox.data!.myMessages.edges[0].node.id}") { readAt } }`, {}, official.token);
     expect(read.data?.markMessageRead.readAt).not.toBeNull();
+    const warning = async (token: string) => (await t.gql(`{ myMessages { edges { node { kind period body } } } }`, {}, token)).data!.myMessages.edges.map((e: any) => e.node);
+    expect(await warning(supervisor.token)).toEqual([{ kind: 'QUARTERLY_WARNING', period: '2026-Q3', body: '2026年第三季度公开预警已生成：本镇有1个村达到预警线，请登录乡情连心系统查看“季度预警”。' }]);
+    expect((await warning(otherSupervisor.token))[0].body).toContain('本镇有0个村');
+    expect((await warning(admin.token))[0].body).toContain('全县有1个村');
     // The failure is visible to administrators, with its reason.
     const failed = await t.gql(`{ notifications(status: FAILED) { edges { node { kind person { id } lastError attempts } } } }`, {}, admin.token);
     expect(failed.data?.notifications.edges.map((e: any) => e.node)).toEqual([{ kind: 'REPORT_OVERDUE', person: { id: noPhone.id }, lastError: 'the person has no mobile number', attempts: 1 }]);
