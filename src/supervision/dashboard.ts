@@ -136,19 +136,21 @@ export async function villageFigures(deps: Deps, townCode: string | null, w: Fig
     left join (
       select village_code, count(*) as done, count(*) filter (where finding = 'BROKEN') as broken
       from supervision_checks
-      where checked_on between ${w.start}::date and ${w.asOf}::date and ${local(sql`created_at`)} <= ${w.asOf}::date
+      where village_code in (select code from villages) and checked_on between ${w.start}::date and ${w.asOf}::date
+        and ${local(sql`created_at`)} <= ${w.asOf}::date
       group by village_code
     ) ch on ch.village_code = v.code
     left join (
       select village_code, count(*) as open
       from deposit_complaints
-      where reported_on <= ${w.asOf}::date and ${local(sql`created_at`)} <= ${w.asOf}::date
+      where village_code in (select code from villages) and reported_on <= ${w.asOf}::date and ${local(sql`created_at`)} <= ${w.asOf}::date
         and (resolved_at is null or ${local(sql`resolved_at`)} > ${w.asOf}::date)
       group by village_code
     ) dc on dc.village_code = v.code
     left join (
       select village_code, count(*) as n, round(avg(score), 2) as average
-      from service_ratings where submitted_on between ${w.start}::date and ${w.asOf}::date
+      from service_ratings
+      where village_code in (select code from villages) and submitted_on between ${w.start}::date and ${w.asOf}::date
       group by village_code
     ) rt on rt.village_code = v.code
     order by v.code`,
