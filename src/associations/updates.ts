@@ -36,7 +36,7 @@ export interface MemberUpdateResult {
   error: { code: string; message: string; field: string | null } | null;
 }
 
-export const MAX_BULK_ITEMS = 200;
+const MAX_BULK_ITEMS = 200;
 
 function failure(memberId: string, e: AppError): MemberUpdateResult {
   const field = typeof e.extensions.field === 'string' ? e.extensions.field : null;

@@ -35,7 +35,7 @@ beforeAll(async () => {
   const other = await t.gql(`mutation { createAssociation(input: { name: "无锡睢宁商会", hostCityCode: "320200" }) { id } }`, {}, admin.token);
   tokens.otherAssociationStaff = (await t.user({ role: 'ASSOCIATION_STAFF', scope: other.data!.createAssociation.id })).token;
   const idNumber = nextIdNumber();
-  const member = await register(t, owner.token, { name: '成员', idNumber, homeVillageCode: SEED.villageWangji });
+  await register(t, owner.token, { name: '成员', idNumber, homeVillageCode: SEED.villageWangji });
   ids.memberIdNumber = idNumber;
   const m = await t.gql(`mutation($a: ID!, $i: AddMemberInput!) { addAssociationMember(associationId: $a, input: $i) { id } }`, { a: ids.association, i: { idNumber, name: '成员', consentMethod: 'PAPER' } }, owner.token);
   ids.member = m.data!.addAssociationMember.id;
