@@ -5,6 +5,7 @@ import { openDatabase, type Database } from './db/client';
 import type { Deps } from './deps';
 import { builtInSeedFile, divisionCount, loadDivisions, parseDivisionFile } from './jurisdiction/divisions';
 import { KeyStore } from './keys/keystore';
+import { registerModuleHooks } from './hooks';
 import { createLogger, type Logger } from './logger';
 import { systemCaller } from './policy/actor';
 import { Secrets } from './secrets';
@@ -26,6 +27,7 @@ export interface Booted {
  * and a division list. The server and the admin command both start here.
  */
 export async function boot(config: Config, opts: BootOptions = {}): Promise<Booted> {
+  registerModuleHooks();
   const logger = opts.logger ?? createLogger(config.logLevel);
   const database =
     opts.database ??

@@ -48,6 +48,27 @@ const EnvSchema = z.object({
   EXCHANGE_PUSH_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(30_000),
   EXCHANGE_RETRY_BASE_MS: z.coerce.number().int().min(10).max(86_400_000).default(30_000),
   EXCHANGE_RETRY_MAX_MS: z.coerce.number().int().min(10).max(604_800_000).default(21_600_000),
+  RATING_LINK_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  RATING_LINK_BASE_URL: z.url().optional(),
+  RATING_MIN_GROUP_SIZE: z.coerce.number().int().min(1).max(100).default(5),
+  WARNING_OVERDUE_RATE_PERCENT: z.coerce.number().min(0).max(100).default(20),
+  WARNING_BROKEN_COMMITMENTS: z.coerce.number().int().min(1).max(1000).default(1),
+  WARNING_UNANSWERED_INQUIRIES: z.coerce.number().int().min(1).max(1000).default(1),
+  PDF_FONT_FILE: z.string().optional(),
+  REMINDERS_ENABLED: boolish.optional(),
+  REMINDER_DAILY_AT: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM, 24-hour, county time')
+    .default('08:30'),
+  REMINDER_POLL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  REMINDER_DAYS_BEFORE_DUE: z.coerce.number().int().min(1).max(60).default(7),
+  REMINDER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  REMINDER_RETRY_BASE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  REMINDER_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
+  NOTIFIER: z.enum(['log', 'sms']).default('log'),
+  SMS_GATEWAY_URL: z.url().optional(),
+  SMS_GATEWAY_TOKEN: z.string().min(1).optional(),
+  SMS_GATEWAY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -78,6 +99,31 @@ export interface Config {
   dueSoonDays: number;
   retentionDaysAfterWithdrawal: number;
   retentionDaysAfterReturn: number;
+  /** How long a rating link stays valid. */
+  ratingLinkTtlDays: number;
+  /** Where a rating link points (the page that calls submitRating); the token is appended as `?token=`. */
+  ratingLinkBaseUrl: string;
+  /** Averages and counts of ratings are shown only for groups at least this large. */
+  ratingMinGroupSize: number;
+  /** A village is listed in the quarterly warning when any of these is reached. */
+  warningThresholds: { overdueRatePercent: number; brokenCommitments: number; unansweredInquiries: number };
+  /** A TTF/OTF/WOFF font with Chinese glyphs for PDF exports; the bundled UnifontEX when unset. */
+  pdfFontFile: string | undefined;
+  reminders: {
+    /** The in-server scheduler; off in tests unless a test turns it on. */
+    enabled: boolean;
+    dailyAt: string;
+    pollSeconds: number;
+    daysBeforeDue: number;
+    maxAttempts: number;
+    retryBaseSeconds: number;
+    /** A claimed message not finished within this time is taken to have been lost with its sender and is retried. */
+    leaseSeconds: number;
+  };
+  notifier: 'log' | 'sms';
+  smsGatewayUrl: string | undefined;
+  smsGatewayToken: string | undefined;
+  smsGatewayTimeoutMs: number;
   exchange: ExchangeConfig;
 }
 
@@ -124,6 +170,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       throw new ConfigError([`${name}: must be 32 bytes, base64-encoded`]);
     }
   }
+  if (e.NOTIFIER === 'sms' && (!e.SMS_GATEWAY_URL || !e.SMS_GATEWAY_TOKEN)) {
+    throw new ConfigError(['NOTIFIER=sms needs SMS_GATEWAY_URL and SMS_GATEWAY_TOKEN']);
+  }
   const dataDir = path.resolve(e.DATA_DIR);
   return {
     env: e.NODE_ENV,
@@ -163,5 +212,27 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       retryBaseMs: e.EXCHANGE_RETRY_BASE_MS,
       retryMaxMs: Math.max(e.EXCHANGE_RETRY_MAX_MS, e.EXCHANGE_RETRY_BASE_MS),
     },
+    ratingLinkTtlDays: e.RATING_LINK_TTL_DAYS,
+    ratingLinkBaseUrl: e.RATING_LINK_BASE_URL ?? `${(e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '')}/rate`,
+    ratingMinGroupSize: e.RATING_MIN_GROUP_SIZE,
+    warningThresholds: {
+      overdueRatePercent: e.WARNING_OVERDUE_RATE_PERCENT,
+      brokenCommitments: e.WARNING_BROKEN_COMMITMENTS,
+      unansweredInquiries: e.WARNING_UNANSWERED_INQUIRIES,
+    },
+    pdfFontFile: e.PDF_FONT_FILE,
+    reminders: {
+      enabled: e.REMINDERS_ENABLED ?? e.NODE_ENV !== 'test',
+      dailyAt: e.REMINDER_DAILY_AT,
+      pollSeconds: e.REMINDER_POLL_SECONDS,
+      daysBeforeDue: e.REMINDER_DAYS_BEFORE_DUE,
+      maxAttempts: e.REMINDER_MAX_ATTEMPTS,
+      retryBaseSeconds: e.REMINDER_RETRY_BASE_SECONDS,
+      leaseSeconds: e.REMINDER_LEASE_SECONDS,
+    },
+    notifier: e.NOTIFIER,
+    smsGatewayUrl: e.SMS_GATEWAY_URL,
+    smsGatewayToken: e.SMS_GATEWAY_TOKEN,
+    smsGatewayTimeoutMs: e.SMS_GATEWAY_TIMEOUT_MS,
   };
 }

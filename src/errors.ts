@@ -34,6 +34,10 @@ export const tooManyRequests = (message: string, retryAfterSeconds: number) =>
   new AppError('TOO_MANY_REQUESTS', message, { retryAfterSeconds });
 
 
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Ids are UUIDs; a malformed one is the caller's mistake (BAD_USER_INPUT), never a database error. */

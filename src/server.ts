@@ -9,6 +9,9 @@ import { exchangeRouter } from './exchange/router';
 import { createHttpApp } from './http/app';
 import { createApollo, graphqlMiddleware } from './http/graphql';
 import { jwksRouter } from './keys/jwks';
+import { createNotifier } from './reminders/notifier';
+import { startReminderScheduler } from './reminders/scheduler';
+import { exportsRouter } from './supervision/http';
 
 export interface RunningServer {
   url: string;
@@ -17,7 +20,7 @@ export interface RunningServer {
   database: Database;
   /** Pushes the outbox to partners; started here unless EXCHANGE_DELIVERY_ENABLED=false (tests call runOnce). */
   delivery: DeliveryWorker;
-  /** Stops taking requests, lets those in flight finish, then closes the database. */
+  /** Stops the reminder scheduler and taking requests, lets work in flight finish, then closes the database. */
   close(): Promise<void>;
 }
 
@@ -26,7 +29,7 @@ export async function startServer(config: Config, opts: BootOptions = {}): Promi
   const httpServer = http.createServer();
   const apollo = createApollo(deps, httpServer);
   await apollo.start();
-  const app = createHttpApp(deps, { graphql: graphqlMiddleware(deps, apollo), extra: [jwksRouter(deps), exchangeRouter(deps)] });
+  const app = createHttpApp(deps, { graphql: graphqlMiddleware(deps, apollo), extra: [jwksRouter(deps), exchangeRouter(deps), exportsRouter(deps)] });
   httpServer.on('request', app);
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -37,6 +40,7 @@ export async function startServer(config: Config, opts: BootOptions = {}): Promi
   deps.logger.info({ url, publicUrl: config.publicUrl }, 'hometown-link registry listening');
   const delivery = new DeliveryWorker(deps);
   if (config.exchange.deliveryEnabled) delivery.start();
+  const scheduler = config.reminders.enabled ? startReminderScheduler(deps, createNotifier(config, deps.logger)) : undefined;
   let closing: Promise<void> | undefined;
   return {
     url,
@@ -47,6 +51,7 @@ export async function startServer(config: Config, opts: BootOptions = {}): Promi
     close: () =>
       (closing ??= (async () => {
         await delivery.stop();
+        await scheduler?.stop();
         await apollo.stop(); // drains the HTTP server too
         if (!opts.database) await database.close();
       })()),

@@ -2,6 +2,7 @@ import { anyOfIds, lookupMany } from '../db/client';
 import DataLoader from 'dataloader';
 import { agreementHistory, type AgreementEvent } from '../agreements/history';
 import { activeAgreementsOf, listCommitmentItems, loadAgreements, versionsOf, type Agreement, type CommitmentItem } from '../agreements/service';
+import { loadAssociations, type Association } from '../associations/service';
 import { users } from '../auth/tables';
 import type { User } from '../auth/service';
 import type { Deps } from '../deps';
@@ -45,6 +46,7 @@ export function createLoaders(deps: Deps) {
     division: byKey<Division, string>((codes) => getDivisions(db, codes), (d) => d.code),
     user: byKey<User, string>((ids) => lookupMany(db, 'users_by_id', ids, (d) => d.select().from(users).where(anyOfIds(users.id)).prepare('users_by_id')), (u) => u.id),
     person: byKey<Person, string>((ids) => loadPeople(db, ids), (p) => p.id),
+    association: byKey<Association, string>((ids) => loadAssociations(db, ids), (a) => a.id),
     agreement: byKey<Agreement, string>((ids) => loadAgreements(db, ids), (a) => a.id),
     report: byKey<StatusReport, string>((ids) => loadReports(db, ids), (r) => r.id),
     liaison: byKey<LiaisonContact, string>(

@@ -1,13 +1,18 @@
 import { GraphQLScalarType } from 'graphql';
 import { agreementsResolvers } from '../agreements/resolvers';
+import { associationsResolvers } from '../associations/resolvers';
 import { auditResolvers } from '../audit/resolvers';
 import { authResolvers } from '../auth/resolvers';
 import { exchangeResolvers } from '../exchange/resolvers';
+import { changesResolvers } from '../changes/resolvers';
 import { jurisdictionResolvers } from '../jurisdiction/resolvers';
 import { liaisonsResolvers } from '../liaisons/resolvers';
 import { peopleResolvers } from '../people/resolvers';
+import { ratingsResolvers } from '../ratings/resolvers';
+import { remindersResolvers } from '../reminders/resolvers';
 import { reportsResolvers } from '../reports/resolvers';
 import { partnerResolvers } from '../partners/resolvers';
+import { supervisionResolvers } from '../supervision/resolvers';
 import type { Resolvers } from './generated/types';
 import { DateScalar, DateTimeScalar, JSONScalar } from './scalars';
 
@@ -54,4 +59,9 @@ export const resolvers = merge(
   liaisonsResolvers,
   partnerResolvers,
   exchangeResolvers,
+  associationsResolvers,
+  changesResolvers,
+  ratingsResolvers,
+  supervisionResolvers,
+  remindersResolvers,
 );

@@ -33,7 +33,8 @@ export async function grantConsentTx(tx: Db, caller: Caller, personId: string, k
   if (row) await appendAudit(tx, caller, { action: 'consent.grant', targetType: 'Person', targetId: personId, details: { kind, scope } });
 }
 
-async function withdrawOneTx(tx: Db, caller: Caller, personId: string, kind: ConsentKind, scope: string): Promise<boolean> {
+/** Withdraws one consent inside the caller's transaction (running the withdrawal hooks); false if none was in force. */
+export async function withdrawOneTx(tx: Db, caller: Caller, personId: string, kind: ConsentKind, scope: string): Promise<boolean> {
   const rows = await tx
     .update(consents)
     .set({ withdrawnAt: new Date() })

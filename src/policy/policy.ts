@@ -25,6 +25,8 @@ const ADMIN = ['COUNTY_ADMIN'] as const;
 const ANY_STAFF = ['COUNTY_ADMIN', 'TOWN_SUPERVISOR', 'VILLAGE_OFFICIAL', 'ASSOCIATION_STAFF'] as const;
 const REGISTRY_READERS = ['COUNTY_ADMIN', 'TOWN_SUPERVISOR', 'VILLAGE_OFFICIAL'] as const;
 const REGISTRY_WRITERS = ['COUNTY_ADMIN', 'VILLAGE_OFFICIAL'] as const;
+const SUPERVISORS = ['COUNTY_ADMIN', 'TOWN_SUPERVISOR'] as const;
+const MEMBER_KEEPERS = ['COUNTY_ADMIN', 'VILLAGE_OFFICIAL', 'ASSOCIATION_STAFF'] as const;
 
 /**
  * The whole rule book: an action missing here is refused. Scopes: COUNTY_ADMIN covers the county; TOWN_SUPERVISOR
@@ -51,7 +53,8 @@ const RULES = {
   'agreement.write': { roles: REGISTRY_WRITERS, within: 'record', system: true },
   'agreement.expire': { roles: ADMIN, within: 'county', system: true },
   'report.read': { roles: REGISTRY_READERS, within: 'record' },
-  'report.write': { roles: REGISTRY_WRITERS, within: 'record', partners: true, system: true },
+  /** Association staff write reports for their own members (the report's target names the person's associations). */
+  'report.write': { roles: [...REGISTRY_WRITERS, 'ASSOCIATION_STAFF'], within: 'record', partners: true, system: true },
   'complaint.read': { roles: REGISTRY_READERS, within: 'record' },
   'complaint.record': { roles: REGISTRY_READERS, within: 'record', system: true },
   'complaint.resolve': { roles: ['COUNTY_ADMIN', 'TOWN_SUPERVISOR'], within: 'record' },
@@ -66,6 +69,40 @@ const RULES = {
   'exchange.push': { roles: [], within: 'county', partners: true },
   'exchange.pull': { roles: [], within: 'county', partners: true },
   'exchange.lookup': { roles: [], within: 'county', partners: true },
+  /** Changes others made to people in my scope. */
+  'personChange.read': { roles: REGISTRY_READERS, within: 'record' },
+
+  /** The association directory holds no personal data. */
+  'association.read': { roles: ANY_STAFF, within: 'county' },
+  'association.manage': { roles: ADMIN, within: 'county', system: true },
+  'member.read': { roles: ANY_STAFF, within: 'record' },
+  'member.add': { roles: MEMBER_KEEPERS, within: 'record' },
+  'member.leave': { roles: MEMBER_KEEPERS, within: 'record', system: true },
+  /** Contact updates through the association channel; officials edit their people with person.write. */
+  'member.update': { roles: ['ASSOCIATION_STAFF'], within: 'record' },
+
+  /** Rating links: the person's official, staff of an association the person belongs to, the reminder job. */
+  'ratingLink.issue': { roles: MEMBER_KEEPERS, within: 'record', system: true },
+  /** Averages and counts (large enough groups only). */
+  'rating.read': { roles: REGISTRY_READERS, within: 'record' },
+  /** Comments, without identity: the supervisors of the official, not the official. */
+  'rating.comments': { roles: SUPERVISORS, within: 'record' },
+
+  /** Third-party supervision: the town checks its villages' officials; officials see the checks about their village. */
+  'supervision.read': { roles: REGISTRY_READERS, within: 'record' },
+  'supervision.record': { roles: SUPERVISORS, within: 'record' },
+  'careVisit.read': { roles: REGISTRY_READERS, within: 'record' },
+  'careVisit.record': { roles: SUPERVISORS, within: 'record' },
+  'dashboard.read': { roles: SUPERVISORS, within: 'record' },
+  /** 公开预警 is public within the county government: village figures only, no personal data. */
+  'warning.read': { roles: REGISTRY_READERS, within: 'county' },
+
+  /** The reminder job and its outbox. */
+  'reminder.run': { roles: ADMIN, within: 'county', system: true },
+  'notification.read': { roles: ADMIN, within: 'county' },
+  'notification.manage': { roles: ADMIN, within: 'county' },
+  /** Every user reads their own in-app messages (the service filters to the caller). */
+  'message.read': { roles: ANY_STAFF, within: 'county' },
 } as const satisfies Record<string, Rule>;
 
 export type Action = keyof typeof RULES;

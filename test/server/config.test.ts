@@ -40,6 +40,15 @@ describe('configuration', () => {
     expect(loadConfig({ DATA_KEY: key, HMAC_KEY: key }).dataKey).toBe(key);
   });
 
+  it('checks the reminder and SMS settings, and keeps the scheduler off in tests', () => {
+    expect(() => loadConfig({ NOTIFIER: 'sms' })).toThrow(/SMS_GATEWAY_URL and SMS_GATEWAY_TOKEN/);
+    expect(() => loadConfig({ REMINDER_DAILY_AT: '25:00' })).toThrow(/REMINDER_DAILY_AT/);
+    expect(loadConfig({}).reminders.enabled).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test' }).reminders.enabled).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'test', REMINDERS_ENABLED: 'true' }).reminders.enabled).toBe(true);
+    expect(loadConfig({ PUBLIC_URL: 'https://registry.example.cn/' }).ratingLinkBaseUrl).toBe('https://registry.example.cn/rate');
+  });
+
   it('stops the server at start with a clear message and exit code 78', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       env: { ...process.env, PORT: 'not-a-port', DATABASE_URL: '' },

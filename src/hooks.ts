@@ -1,0 +1,19 @@
+import { registerAssociationHooks } from './associations/hooks';
+import { onErasure } from './people/erasure';
+import { eraseNotifications } from './reminders/service';
+import { eraseVisitNotes } from './supervision/service';
+
+let registered = false;
+
+/**
+ * Later modules plug into earlier ones (user scopes, report targets, consent withdrawal, erasure) through hooks.
+ * They are registered here, once, when the registry boots (server and admin command alike), rather than as a side
+ * effect of some import.
+ */
+export function registerModuleHooks(): void {
+  if (registered) return;
+  registered = true;
+  registerAssociationHooks();
+  onErasure(eraseVisitNotes);
+  onErasure(eraseNotifications);
+}

@@ -1,0 +1,163 @@
+import { and, eq, gte, inArray, isNotNull, isNull, lt, lte, sql } from 'drizzle-orm';
+import { agreements } from '../agreements/tables';
+import { appendAudit } from '../audit/service';
+import { users } from '../auth/tables';
+import { addDays } from '../calendar';
+import type { Db } from '../db/client';
+import type { Deps } from '../deps';
+import { getDivision } from '../jurisdiction/divisions';
+import { people } from '../people/tables';
+import { systemCaller } from '../policy/actor';
+import { authorize } from '../policy/policy';
+import { ratingLinkFor } from '../ratings/service';
+import { periodContaining } from '../reports/periods';
+import { villageFigures } from '../supervision/dashboard';
+import { inquiriesNearDue } from '../supervision/inquiry-figures';
+import { warningReasons } from '../supervision/warning';
+import { dateZh, periodZh, render } from './templates';
+import { notifications, reminderRuns, type Channel, type NotificationKind } from './tables';
+
+export const REMINDER_CALLER = systemCaller('reminders');
+
+// Any constant: the daily planning of all instances takes turns on it.
+const PLAN_LOCK_KEY = 7_301_325;
+
+interface Planned {
+  dedupeKey: string;
+  kind: NotificationKind;
+  channel: Channel;
+  personId?: string;
+  userId?: string;
+  period: string;
+  body: string;
+}
+
+/** ISO week label (`2026-W48`) of a date: official summaries go out at most once a week. */
+export function isoWeek(date: string): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  // The ISO week belongs to the year of its Thursday; week 1 is the one with 4 January.
+  d.setUTCDate(d.getUTCDate() + 3 - ((d.getUTCDay() + 6) % 7));
+  const year = d.getUTCFullYear();
+  const week = 1 + Math.floor((d.getTime() - Date.UTC(year, 0, 1)) / 604_800_000);
+  return `${year}-W${String(week).padStart(2, '0')}`;
+}
+
+const key = (kind: NotificationKind, recipient: string, period: string) => `${kind}:${recipient}:${period}`;
+const notPlanned = (k: ReturnType<typeof sql>) => sql`not exists (select 1 from ${notifications} n where n.dedupe_key = ${k})`;
+
+/** People with an active agreement whose report is due within the window, or overdue: one reminder each per period. */
+async function reportReminders(tx: Db, deps: Deps, today: string, county: string, channel: Channel): Promise<Planned[]> {
+  const out: Planned[] = [];
+  const soon = addDays(today, deps.config.reminders.daysBeforeDue);
+  for (const kind of ['REPORT_DUE_SOON', 'REPORT_OVERDUE'] as const) {
+    const window = kind === 'REPORT_DUE_SOON' ? and(gte(agreements.nextDueOn, today), lte(agreements.nextDueOn, soon)) : lt(agreements.nextDueOn, today);
+    const rows = await tx
+      .select({ personId: agreements.personId, period: agreements.nextDuePeriod, dueOn: agreements.nextDueOn })
+      .from(agreements)
+      .innerJoin(people, eq(people.id, agreements.personId))
+      .where(and(eq(agreements.status, 'ACTIVE'), window, eq(people.status, 'AWAY'), isNull(people.erasedAt), notPlanned(sql`${kind} || ':' || ${agreements.personId}::text || ':' || ${agreements.nextDuePeriod}`)));
+    for (const r of rows) {
+      out.push({ dedupeKey: key(kind, r.personId, r.period!), kind, channel, personId: r.personId, period: r.period!, body: render(kind, { county, period: periodZh(r.period!), dueOn: dateZh(r.dueOn!) }) });
+    }
+  }
+  return out;
+}
+
+/** After a report comes in, the person is invited (once per period) to rate the service, with a single-use link. */
+async function ratingInvitations(tx: Db, deps: Deps, today: string, county: string, channel: Channel): Promise<Planned[]> {
+  authorize(REMINDER_CALLER.actor, 'ratingLink.issue');
+  const rows = await tx
+    .select({ agreementId: agreements.id, personId: agreements.personId, period: agreements.lastReportPeriod })
+    .from(agreements)
+    .innerJoin(people, eq(people.id, agreements.personId))
+    .where(
+      and(
+        eq(agreements.status, 'ACTIVE'),
+        isNotNull(agreements.lastReportPeriod),
+        gte(agreements.lastReportOn, addDays(today, -30)),
+        eq(people.status, 'AWAY'),
+        isNull(people.erasedAt),
+        notPlanned(sql`'RATING_INVITATION:' || ${agreements.personId}::text || ':' || ${agreements.lastReportPeriod}`),
+      ),
+    );
+  const out: Planned[] = [];
+  for (const r of rows) {
+    const { link } = await ratingLinkFor(deps, r.agreementId, r.period!);
+    out.push({ dedupeKey: key('RATING_INVITATION', r.personId, r.period!), kind: 'RATING_INVITATION', channel, personId: r.personId, period: r.period!, body: render('RATING_INVITATION', { county, period: periodZh(r.period!), link }) });
+  }
+  return out;
+}
+
+/** Each enabled village official with overdue people gets one summary a week, in their in-app inbox. */
+async function officialSummaries(tx: Db, today: string): Promise<Planned[]> {
+  const week = isoWeek(today);
+  const rows = await tx
+    .select({ userId: users.id, count: sql<number>`count(${agreements.id})::int` })
+    .from(users)
+    .innerJoin(agreements, and(eq(agreements.villageCode, users.scope), eq(agreements.status, 'ACTIVE'), lt(agreements.nextDueOn, today)))
+    .where(and(eq(users.role, 'VILLAGE_OFFICIAL'), isNull(users.disabledAt), notPlanned(sql`'OVERDUE_SUMMARY:' || ${users.id}::text || ':' || ${week}`)))
+    .groupBy(users.id);
+  return rows.map((r) => ({ dedupeKey: key('OVERDUE_SUMMARY', r.userId, week), kind: 'OVERDUE_SUMMARY', channel: 'INBOX', userId: r.userId, period: week, body: render('OVERDUE_SUMMARY', { count: r.count }) }));
+}
+
+/** Inquiries near their reply deadline, to whoever must answer (from the exchange; none until it is merged). */
+async function inquiryReminders(tx: Db, deps: Deps, today: string): Promise<Planned[]> {
+  const due = await inquiriesNearDue(tx, today, deps.config.reminders.daysBeforeDue);
+  return due.map((i) => ({ dedupeKey: key('INQUIRY_DUE_SOON', i.userId, i.inquiryId), kind: 'INQUIRY_DUE_SOON', channel: 'INBOX', userId: i.userId, period: i.inquiryId, body: render('INQUIRY_DUE_SOON', { dueOn: dateZh(i.dueOn), inquiryId: i.inquiryId }) }));
+}
+
+/**
+ * At the start of each quarter (its first planning day), town supervisors and county administrators are told how
+ * many villages of their town (the county) are on the last quarter's warning list.
+ */
+async function quarterlyWarnings(tx: Db, deps: Deps, today: string): Promise<Planned[]> {
+  const current = periodContaining('QUARTERLY', today);
+  const last = periodContaining('QUARTERLY', addDays(current.start, -1));
+  const recipients = await tx
+    .select({ id: users.id, role: users.role, scope: users.scope })
+    .from(users)
+    .where(and(inArray(users.role, ['TOWN_SUPERVISOR', 'COUNTY_ADMIN']), isNull(users.disabledAt), notPlanned(sql`'QUARTERLY_WARNING:' || ${users.id}::text || ':' || ${last.label}`)));
+  if (recipients.length === 0) return [];
+  const window = { label: last.label, start: last.start, end: last.end, asOf: last.end, complete: true };
+  const warned = (await villageFigures({ ...deps, db: tx }, null, window)).filter((f) => warningReasons(f, deps.config.warningThresholds).length > 0);
+  return recipients.map((u) => {
+    const town = u.role === 'TOWN_SUPERVISOR' ? u.scope : null;
+    const count = town ? warned.filter((f) => f.villageCode.startsWith(town)).length : warned.length;
+    const body = render('QUARTERLY_WARNING', { quarter: periodZh(last.label), scope: town ? '本镇' : '全县', count });
+    return { dedupeKey: key('QUARTERLY_WARNING', u.id, last.label), kind: 'QUARTERLY_WARNING', channel: 'INBOX', userId: u.id, period: last.label, body };
+  });
+}
+
+/**
+ * Writes the day's reminders into the outbox, in one transaction under an advisory lock (instances take turns; the
+ * day is planned once). Rows already planned on earlier days or runs are skipped by their unique key, so a rerun or a
+ * second instance adds nothing; a crash rolls the whole plan back and the next run redoes it.
+ */
+export async function planReminders(deps: Deps, today: string, channel: Channel, now = new Date()): Promise<number> {
+  return deps.db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${PLAN_LOCK_KEY})`);
+    const [run] = await tx.select().from(reminderRuns).where(eq(reminderRuns.runDate, today));
+    if (run?.finishedAt) return 0;
+    const county = (await getDivision(tx, deps.config.countyCode))?.name ?? '';
+    const planned = [
+      ...(await reportReminders(tx, deps, today, county, channel)),
+      ...(await ratingInvitations(tx, deps, today, county, channel)),
+      ...(await officialSummaries(tx, today)),
+      ...(await inquiryReminders(tx, deps, today)),
+      ...(await quarterlyWarnings(tx, deps, today)),
+    ];
+    let inserted = 0;
+    for (let i = 0; i < planned.length; i += 500) {
+      const rows = await tx
+        .insert(notifications)
+        .values(planned.slice(i, i + 500).map((p) => ({ ...p, nextAttemptAt: now }))).onConflictDoNothing({ target: notifications.dedupeKey }).returning({ id: notifications.id });
+      inserted += rows.length;
+    }
+    await tx
+      .insert(reminderRuns)
+      .values({ runDate: today, finishedAt: new Date(), planned: inserted })
+      .onConflictDoUpdate({ target: reminderRuns.runDate, set: { finishedAt: new Date(), planned: inserted } });
+    await appendAudit(tx, REMINDER_CALLER, { action: 'reminder.plan', details: { date: today, planned: inserted } });
+    return inserted;
+  });
+}

@@ -1,0 +1,213 @@
+import { sql, type SQL } from 'drizzle-orm';
+import { addDays, todayIn } from '../calendar';
+import { rows } from '../db/client';
+import type { Deps } from '../deps';
+import { badInput } from '../errors';
+import { requireDivision } from '../jurisdiction/divisions';
+import { requireDate } from '../people/validation';
+import type { Caller } from '../policy/actor';
+import { listScope, PolicyDenied, type Action } from '../policy/policy';
+import { CADENCES, nextPeriod, parsePeriod, periodContaining, type Cadence, type Period } from '../reports/periods';
+import { openInquiriesPastDueByVillage } from './inquiry-figures';
+
+/** The period a dashboard covers and the day its figures are taken on (the period's end, or today if it has not ended). */
+export interface FiguresWindow {
+  label: string;
+  start: string;
+  end: string;
+  /** The reference day: figures count only facts dated, and recorded, on or before it. */
+  asOf: string;
+  complete: boolean;
+}
+
+export interface VillageFigures {
+  villageCode: string;
+  activeAgreements: number;
+  reportsDue: number;
+  reportsOnTime: number;
+  reportsOverdue: number;
+  /** Percent of reports due that were not in on time, one decimal; null when none were due. */
+  overdueRate: number | null;
+  checksDone: number;
+  brokenCommitments: number;
+  openDepositComplaints: number;
+  openInquiriesPastDue: number;
+  /** Both null when fewer ratings than the minimum group size were given. */
+  ratingCount: number | null;
+  averageRating: number | null;
+}
+
+/** The window of a period label, taken on `asOf` (default today; never in the future) or on the period's end if earlier. */
+export function figuresWindow(deps: Deps, label: string, field = 'period', asOf?: string | null): FiguresWindow {
+  const p = parsePeriod(label);
+  if (!p) throw badInput(field, 'use 2026-11 (month), 2026-Q3 (quarter) or 2026-H2 (half-year)');
+  const today = todayIn(deps.config.timeZone);
+  const day = asOf ? requireDate('asOf', asOf) : today;
+  if (day > today) throw badInput('asOf', 'cannot be in the future');
+  if (p.start > day) throw badInput(field, 'the period had not started by then');
+  const complete = p.end <= day;
+  return { label: p.label, start: p.start, end: p.end, asOf: complete ? p.end : day, complete };
+}
+
+interface Obligation {
+  cadence: Cadence;
+  period: Period;
+  dueOn: string;
+}
+
+/**
+ * Cadence periods whose report fell due inside the window: a report is due `graceDays` after its period ends, so a
+ * quarter's dashboard grades the reports due in that quarter (for 2026-Q3 with 15 days' grace: 2026-Q2, 2026-H1,
+ * and the monthly reports of June, July and August).
+ */
+export function obligationPeriods(w: FiguresWindow, graceDays: number): Obligation[] {
+  const out: Obligation[] = [];
+  for (const cadence of CADENCES) {
+    for (let p = periodContaining(cadence, addDays(w.start, -(graceDays + 200))); addDays(p.end, graceDays) <= w.asOf; p = nextPeriod(cadence, p)) {
+      const dueOn = addDays(p.end, graceDays);
+      if (dueOn >= w.start) out.push({ cadence, period: p, dueOn });
+    }
+  }
+  return out;
+}
+
+/**
+ * The figures of each village of a town (or of the county) for a window, in one SQL statement. Everything is read
+ * from dated facts recorded by the reference day (activation and end dates, report periods and report dates,
+ * check dates, complaint and resolution dates), never from current status columns, so a past period gives the same
+ * figures whenever it is asked for. docs/supervision.md defines each figure.
+ */
+export async function villageFigures(deps: Deps, townCode: string | null, w: FiguresWindow): Promise<VillageFigures[]> {
+  const tz = deps.config.timeZone;
+  const local = (col: SQL) => sql`((${col}) at time zone ${tz})::date`;
+  const obligations = obligationPeriods(w, deps.config.reportGraceDays);
+  const periodRows = obligations.length
+    ? sql`select * from (values ${sql.join(
+        obligations.map((o) => sql`(${o.cadence}, ${o.period.label}, ${o.period.start}::date, ${o.period.end}::date, ${o.dueOn}::date)`),
+        sql`, `,
+      )}) as v(cadence, label, p_start, p_end, due_on)`
+    : sql`select null::text as cadence, null::text as label, null::date as p_start, null::date as p_end, null::date as due_on where false`;
+  const villages = townCode ? sql`select code from divisions where level = 'VILLAGE' and parent_code = ${townCode}` : sql`select code from divisions where level = 'VILLAGE'`;
+  const figures = await rows<Omit<VillageFigures, 'reportsOverdue' | 'overdueRate' | 'openInquiriesPastDue' | 'ratingCount'> & { ratingCount: number }>(
+    deps.db,
+    sql`
+    with villages as (${villages}),
+    obligation_periods as (${periodRows}),
+    spans as (
+      select a.id, a.person_id, a.village_code, a.cadence, a.valid_from, a.valid_to,
+        ${local(sql`a.activated_at`)} as active_from,
+        case when a.ended_at is null then null else ${local(sql`a.ended_at`)} end as ended_on,
+        exists (select 1 from agreement_events e where e.agreement_id = a.id and e.action = 'ACTIVATE' and e.details->>'replaced' is not null) as replaced_another
+      from agreements a
+      where a.activated_at is not null and a.village_code in (select code from villages) and ${local(sql`a.activated_at`)} <= ${w.asOf}::date
+    ),
+    obligations as (
+      select distinct on (s.person_id, op.label) s.person_id, s.village_code, op.p_start, op.p_end, op.due_on
+      from spans s join obligation_periods op on op.cadence = s.cadence
+      where op.p_end >= case when s.replaced_another then greatest(s.valid_from, s.active_from) else s.valid_from end
+        and (s.valid_to is null or op.p_start <= s.valid_to)
+        and (s.ended_on is null or s.ended_on > op.p_end)
+      order by s.person_id, op.label
+    ),
+    graded as (
+      select o.village_code, exists (
+        select 1 from status_reports r
+        where r.person_id = o.person_id and r.period_start <= o.p_end and r.period_end >= o.p_start
+          and r.reported_on <= o.due_on and ${local(sql`r.created_at`)} <= ${w.asOf}::date
+      ) as on_time
+      from obligations o
+    )
+    select v.code as "villageCode",
+      coalesce(act.n, 0)::int as "activeAgreements",
+      coalesce(g.due, 0)::int as "reportsDue",
+      coalesce(g.on_time, 0)::int as "reportsOnTime",
+      coalesce(ch.done, 0)::int as "checksDone",
+      coalesce(ch.broken, 0)::int as "brokenCommitments",
+      coalesce(dc.open, 0)::int as "openDepositComplaints",
+      coalesce(rt.n, 0)::int as "ratingCount",
+      rt.average::float8 as "averageRating"
+    from villages v
+    left join (
+      select village_code, count(*) as n from spans where ended_on is null or ended_on > ${w.asOf}::date group by village_code
+    ) act on act.village_code = v.code
+    left join (
+      select village_code, count(*) as due, count(*) filter (where on_time) as on_time from graded group by village_code
+    ) g on g.village_code = v.code
+    left join (
+      select village_code, count(*) as done, count(*) filter (where finding = 'BROKEN') as broken
+      from supervision_checks
+      where village_code in (select code from villages) and checked_on between ${w.start}::date and ${w.asOf}::date
+        and ${local(sql`created_at`)} <= ${w.asOf}::date
+      group by village_code
+    ) ch on ch.village_code = v.code
+    left join (
+      select village_code, count(*) as open
+      from deposit_complaints
+      where village_code in (select code from villages) and reported_on <= ${w.asOf}::date and ${local(sql`created_at`)} <= ${w.asOf}::date
+        and (resolved_at is null or ${local(sql`resolved_at`)} > ${w.asOf}::date)
+      group by village_code
+    ) dc on dc.village_code = v.code
+    left join (
+      select village_code, count(*) as n, round(avg(score), 2) as average
+      from service_ratings
+      where village_code in (select code from villages) and submitted_on between ${w.start}::date and ${w.asOf}::date
+      group by village_code
+    ) rt on rt.village_code = v.code
+    order by v.code`,
+  );
+  const inquiries = new Map((await openInquiriesPastDueByVillage(deps.db, figures.map((f) => f.villageCode), w.asOf)).map((i) => [i.villageCode, i.count]));
+  const minRatings = deps.config.ratingMinGroupSize;
+  return figures.map((f) => {
+    const reportsOverdue = f.reportsDue - f.reportsOnTime;
+    return {
+      ...f,
+      reportsOverdue,
+      overdueRate: f.reportsDue === 0 ? null : Math.round((reportsOverdue / f.reportsDue) * 1000) / 10,
+      openInquiriesPastDue: inquiries.get(f.villageCode) ?? 0,
+      ratingCount: f.ratingCount >= minRatings ? f.ratingCount : null,
+      averageRating: f.ratingCount >= minRatings ? f.averageRating : null,
+    };
+  });
+}
+
+/** Sums over villages (the overdue rate from the sums; ratings are per village only). */
+export function totalsOf(villages: VillageFigures[]): Omit<VillageFigures, 'villageCode'> {
+  const sum = (k: keyof VillageFigures) => villages.reduce((n, v) => n + (v[k] as number), 0);
+  const reportsDue = sum('reportsDue');
+  const reportsOverdue = sum('reportsOverdue');
+  return {
+    activeAgreements: sum('activeAgreements'),
+    reportsDue,
+    reportsOnTime: sum('reportsOnTime'),
+    reportsOverdue,
+    overdueRate: reportsDue === 0 ? null : Math.round((reportsOverdue / reportsDue) * 1000) / 10,
+    checksDone: sum('checksDone'),
+    brokenCommitments: sum('brokenCommitments'),
+    openDepositComplaints: sum('openDepositComplaints'),
+    openInquiriesPastDue: sum('openInquiriesPastDue'),
+    ratingCount: null,
+    averageRating: null,
+  };
+}
+
+/** The town a caller may see figures for: its own town for a supervisor, any (or the whole county) for an administrator. */
+export function townInScope(caller: Caller, action: Action, townCode: string | null | undefined): string | null {
+  const j = listScope(caller.actor, action);
+  if (j.kind === 'county') return townCode ?? null;
+  if (j.kind === 'town' && (!townCode || townCode === j.townCode)) return j.townCode;
+  throw new PolicyDenied(action, 'outside your jurisdiction');
+}
+
+export interface Dashboard {
+  townCode: string;
+  window: FiguresWindow;
+  villages: VillageFigures[];
+}
+
+/** The supervision dashboard of one town for one period (month, quarter or half-year), as it stood on `asOf`. */
+export async function supervisionDashboard(deps: Deps, caller: Caller, townCode: string, period: string, asOf?: string | null): Promise<Dashboard> {
+  const town = townInScope(caller, 'dashboard.read', townCode);
+  await requireDivision(deps.db, 'townCode', townCode, 'TOWN');
+  const window = figuresWindow(deps, period, 'period', asOf);
+  return { townCode: town!, window, villages: await villageFigures(deps, town, window) };
+}

@@ -1,0 +1,37 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openTestDatabase, type TestDatabase } from '../helpers/db';
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hl-cli-'));
+let database: TestDatabase | undefined;
+afterAll(async () => {
+  await database?.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+function admin(env: NodeJS.ProcessEnv, ...args: string[]) {
+  try {
+    return { out: execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/admin.ts', ...args], { env, encoding: 'utf8', stdio: 'pipe' }), code: 0 };
+  } catch (e) {
+    const err = e as { stdout: string; stderr: string; status: number };
+    return { out: err.stdout + err.stderr, code: err.status };
+  }
+}
+
+describe('admin commands of the association and reminder modules', () => {
+  it('checks association scopes when creating staff, and runs the reminder job for cron', async () => {
+    database = process.env.DATABASE_URL ? await openTestDatabase() : undefined;
+    const env = { ...process.env, DATA_DIR: dataDir, DATABASE_URL: database?.url ?? '', LOG_LEVEL: 'silent' };
+    // The association module's scope check is registered for the command line too (not "cannot be checked yet").
+    const staff = admin(env, 'create-user', '--role', 'ASSOCIATION_STAFF', '--username', 'staff', '--scope', '00000000-0000-4000-8000-000000000000');
+    expect(staff.code).toBe(1);
+    expect(staff.out).toContain('is not a known association id');
+    const run = admin(env, 'send-reminders', '--date', '2026-11-23');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.out)).toEqual({ date: '2026-11-23', planned: 0, sent: 0, retrying: 0, failed: 0 });
+    expect(admin(env, 'send-reminders', '--date', '23/11/2026').code).toBe(1);
+  });
+});

@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PINNED_DAY, recordedOnPinnedDay } from '../helpers/history';
+import { activeAgreement, register, sign, SUBMIT } from '../helpers/registry';
+import { SEED, startTestServer, type TestServer } from '../helpers/server';
+
+/**
+ * A seeded town (王集镇: 王集村, 鲤鱼山村, 路东村) and its dashboard for the running quarter 2026-Q4, taken on
+ * 2026-11-23 with 15 days' grace: the reports due in the window are 2026-Q3 (due 10-15), 2026-09 (10-15) and
+ * 2026-10 (11-15). Every expected figure below is worked out by hand next to the data that produces it. What was
+ * recorded today counts as recorded on 2026-11-23 (see recordedOnPinnedDay).
+ */
+let t: TestServer;
+let official: { token: string; id: string };
+let officialL: { token: string };
+let supervisor: { token: string };
+const W = SEED.villageWangji;
+const L = SEED.villageLiyushan;
+const D = '320324101203';
+
+const DASHBOARD = `query($p: String!, $asOf: Date = "${PINNED_DAY}") { supervisionDashboard(townCode: "${SEED.townWangji}", period: $p, asOf: $asOf) {
+  period from to asOf complete
+  villages { village { code } activeAgreements reportsDue reportsOnTime reportsOverdue overdueRate checksDone brokenCommitments openDepositComplaints openInquiriesPastDue ratingCount averageRating }
+  totals { village { code } activeAgreements reportsDue reportsOnTime reportsOverdue overdueRate checksDone brokenCommitments openDepositComplaints openInquiriesPastDue ratingCount averageRating }
+  depositComplaints { description status resolution } } }`;
+
+async function report(token: string, personId: string, period: string, reportedOn: string) {
+  const r = await t.gql(SUBMIT, { input: { personId, period, arrival: 'PHONE', reportedOn } }, token);
+  if (r.errors) throw new Error(JSON.stringify(r.errors));
+}
+
+async function rate(agreementId: string, score: number) {
+  const l = await t.gql(`mutation { issueRatingLink(agreementId: "${agreementId}", period: "2026-Q4") { token } }`, {}, official.token);
+  await t.gql(`mutation($t: String!) { submitRating(token: $t, score: ${score}) }`, { t: l.data!.issueRatingLink.token });
+}
+
+async function check(input: Record<string, unknown>) {
+  const r = await t.gql(`mutation($i: SupervisionCheckInput!) { recordSupervisionCheck(input: $i) { id finding followUp { state } } }`, { i: input }, supervisor.token);
+  if (r.errors) throw new Error(JSON.stringify(r.errors));
+  return r.data!.recordSupervisionCheck;
+}
+
+beforeAll(async () => {
+  t = await startTestServer({ REPORT_GRACE_DAYS: '15', RATING_MIN_GROUP_SIZE: '2' });
+  official = await t.user({ role: 'VILLAGE_OFFICIAL', scope: W });
+  officialL = await t.user({ role: 'VILLAGE_OFFICIAL', scope: L });
+  supervisor = await t.user({ role: 'TOWN_SUPERVISOR', scope: SEED.townWangji });
+  const person = async (village: string, token: string) => (await register(t, token, { homeVillageCode: village })).id;
+
+  // 王集村
+  const p1 = await person(W, official.token); // Q3 reported 10-10: on time
+  const a1 = await activeAgreement(t, official.token, p1, { cadence: 'QUARTERLY', validFrom: '2026-01-01' });
+  await report(official.token, p1, '2026-Q3', '2026-10-10');
+  const p2 = await person(W, official.token); // Q3 reported 11-01: overdue
+  const a2 = await activeAgreement(t, official.token, p2, { cadence: 'QUARTERLY', validFrom: '2026-01-01' });
+  await report(official.token, p2, '2026-Q3', '2026-11-01');
+  const p3 = await person(W, official.token); // monthly from August: September on time, October missing
+  await activeAgreement(t, official.token, p3, { cadence: 'MONTHLY', validFrom: '2026-08-01' });
+  await report(official.token, p3, '2026-09', '2026-10-12');
+  const p4 = await person(W, official.token); // starts in October: nothing due yet, but active
+  await activeAgreement(t, official.token, p4, { cadence: 'QUARTERLY', validFrom: '2026-10-05' });
+  const p5 = await person(W, official.token); // in force at the end of Q3, withdrew today: Q3 overdue, not active
+  await activeAgreement(t, official.token, p5, { cadence: 'QUARTERLY', validFrom: '2026-01-01' });
+  await t.gql(`mutation { withdrawConsent(personId: "${p5}", kind: AGREEMENT) { kind } }`, {}, official.token);
+  const p6 = await person(W, official.token); // quarterly v1 reported Q3 on time, amended today to monthly (v2)
+  const v1 = await activeAgreement(t, official.token, p6, { cadence: 'QUARTERLY', validFrom: '2026-01-01' });
+  await report(official.token, p6, '2026-Q3', '2026-10-01');
+  const v2 = (await t.gql(`mutation { amendAgreement(id: "${v1.id}", input: { cadence: MONTHLY }) { id } }`, {}, official.token)).data!.amendAgreement.id;
+  await sign(t, official.token, v2, 'OFFICIAL');
+  await sign(t, official.token, v2, 'PERSON');
+  // Checks: one KEPT and one BROKEN in the quarter; one from September does not count.
+  await check({ agreementId: a1.id, commitmentCode: 'NO_DEPOSIT', finding: 'KEPT', evidence: '走访核实未收押金', checkedOn: '2026-10-20' });
+  await check({ officialUserId: official.id, commitmentCode: 'FOLLOW_UP_SERVICE', finding: 'BROKEN', evidence: '三个月未联系外出人员', checkedOn: '2026-11-02', followUpDueOn: '2026-12-01' });
+  await check({ officialUserId: official.id, commitmentCode: 'RESPECT_RIGHTS', finding: 'BROKEN', evidence: '九月的检查', checkedOn: '2026-09-20' });
+  // Complaints: one open; one reported in the quarter and resolved today (so not open on the reference day).
+  await t.gql(`mutation { recordDepositComplaint(agreementId: "${a1.id}", description: "被要求交保证金", reportedOn: "2026-10-18") { id } }`, {}, official.token);
+  const resolved = await t.gql(`mutation { recordDepositComplaint(agreementId: "${a2.id}", description: "被要求交押金", reportedOn: "2026-10-03") { id } }`, {}, official.token);
+  await t.gql(`mutation { resolveDepositComplaint(id: "${resolved.data!.recordDepositComplaint.id}", resolution: "已退还并批评教育") { id } }`, {}, supervisor.token);
+  await rate(a1.id, 4);
+  await rate(a2.id, 5);
+
+  // 鲤鱼山村
+  const q1 = await person(L, officialL.token); // half-yearly: H1 was due in July, H2 in January: nothing due
+  await activeAgreement(t, officialL.token, q1, { cadence: 'HALF_YEARLY', validFrom: '2026-01-01' });
+  const q2 = await person(L, officialL.token); // a September monthly report covers Q3, in on the due day
+  const b2 = await activeAgreement(t, officialL.token, q2, { cadence: 'QUARTERLY', validFrom: '2026-07-01' });
+  await report(officialL.token, q2, '2026-09', '2026-10-15');
+  const l = await t.gql(`mutation { issueRatingLink(agreementId: "${b2.id}", period: "2026-Q4") { token } }`, {}, officialL.token);
+  await t.gql(`mutation($t: String!) { submitRating(token: $t, score: 3) }`, { t: l.data!.issueRatingLink.token });
+  await recordedOnPinnedDay(t.server.deps.db, t.config.timeZone);
+});
+afterAll(() => t.close());
+
+const figures = (code: string | null, f: Record<string, unknown>) => ({
+  village: code ? { code } : null,
+  openInquiriesPastDue: 0,
+  ...f,
+});
+
+describe('supervision dashboard', () => {
+  it('gives the hand-computed figures per village and for the town', async () => {
+    const r = await t.gql(DASHBOARD, { p: '2026-Q4' }, supervisor.token);
+    expect(r.errors).toBeUndefined();
+    const d = r.data!.supervisionDashboard;
+    expect(d).toMatchObject({ period: '2026-Q4', from: '2026-10-01', to: '2026-12-31', asOf: '2026-11-23', complete: false });
+    expect(d.villages).toEqual([
+      // active: p1 p2 p3 p4 p6(v2). due: p1 p2 p5 p6 (Q3) + p3 (Sep, Oct) = 6; on time: p1, p3 Sep, p6 = 3.
+      figures(W, { activeAgreements: 5, reportsDue: 6, reportsOnTime: 3, reportsOverdue: 3, overdueRate: 50, checksDone: 2, brokenCommitments: 1, openDepositComplaints: 1, ratingCount: 2, averageRating: 4.5 }),
+      // active: q1 q2. due: q2 Q3 = 1, on time. One rating: below the minimum of 2, hidden.
+      figures(L, { activeAgreements: 2, reportsDue: 1, reportsOnTime: 1, reportsOverdue: 0, overdueRate: 0, checksDone: 0, brokenCommitments: 0, openDepositComplaints: 0, ratingCount: null, averageRating: null }),
+      figures(D, { activeAgreements: 0, reportsDue: 0, reportsOnTime: 0, reportsOverdue: 0, overdueRate: null, checksDone: 0, brokenCommitments: 0, openDepositComplaints: 0, ratingCount: null, averageRating: null }),
+    ]);
+    // 3 overdue of 7 due = 42.857...%.
+    expect(d.totals).toEqual(figures(null, { activeAgreements: 7, reportsDue: 7, reportsOnTime: 4, reportsOverdue: 3, overdueRate: 42.9, checksDone: 2, brokenCommitments: 1, openDepositComplaints: 1, ratingCount: null, averageRating: null }));
+    expect(d.depositComplaints).toEqual(
+      expect.arrayContaining([
+        { description: '被要求交保证金', status: 'OPEN', resolution: null },
+        { description: '被要求交押金', status: 'RESOLVED', resolution: '已退还并批评教育' },
+      ]),
+    );
+  });
+
+  it('keeps the dashboard to supervisors of the town and administrators', async () => {
+    const other = await t.user({ role: 'TOWN_SUPERVISOR', scope: SEED.townShuanggou });
+    expect((await t.gql(DASHBOARD, { p: '2026-Q4' }, other.token)).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+    expect((await t.gql(DASHBOARD, { p: '2026-Q4' }, official.token)).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+    expect((await t.gql(DASHBOARD, { p: '2027-Q1' }, supervisor.token)).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'period' });
+    expect((await t.gql(DASHBOARD, { p: '2026-Q4', asOf: '2099-01-01' }, supervisor.token)).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'asOf' });
+    const admin = await t.user({ role: 'COUNTY_ADMIN' });
+    expect((await t.gql(DASHBOARD, { p: '2026-11' }, admin.token)).data?.supervisionDashboard.period).toBe('2026-11');
+  });
+
+  it('lists checks and care visits, and completes a follow-up once', async () => {
+    const checks = await t.gql(`{ supervisionChecks(filter: { followUpOpen: true }) { id finding commitment { code } official { id } followUp { state dueOn } } }`, {}, supervisor.token);
+    expect(checks.data?.supervisionChecks).toEqual([{ id: expect.any(String), finding: 'BROKEN', commitment: { code: 'FOLLOW_UP_SERVICE' }, official: { id: official.id }, followUp: { state: 'OPEN', dueOn: '2026-12-01' } }]);
+    const id = checks.data!.supervisionChecks[0].id;
+    const done = await t.gql(`mutation { completeCheckFollowUp(id: "${id}", input: { note: "已约谈村干部并恢复联系" }) { followUp { state note } } }`, {}, supervisor.token);
+    expect(done.data?.completeCheckFollowUp.followUp).toEqual({ state: 'DONE', note: '已约谈村干部并恢复联系' });
+    expect((await t.gql(`mutation { completeCheckFollowUp(id: "${id}", input: { note: "again" }) { id } }`, {}, supervisor.token)).errors?.[0]?.extensions.code).toBe('CONFLICT');
+    // Officials see the checks about their village but cannot record them.
+    expect((await t.gql(`{ supervisionChecks { id } }`, {}, official.token)).data?.supervisionChecks).toHaveLength(3);
+    expect((await t.gql(`{ supervisionChecks { id } }`, {}, officialL.token)).data?.supervisionChecks).toHaveLength(0);
+    const bad = await t.gql(`mutation { recordSupervisionCheck(input: { officialUserId: "${official.id}", commitmentCode: "REPORT_PERIODICALLY", finding: KEPT, evidence: "x" }) { id } }`, {}, supervisor.token);
+    expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'commitmentCode' });
+
+    const p = await register(t, official.token, { homeVillageCode: W, dependants: [{ relation: 'GRANDPARENT', ageBand: 'AGE_80_PLUS' }, { relation: 'CHILD', ageBand: 'AGE_6_11' }] });
+    const deps = (await t.gql(`{ person(id: "${p.id}") { dependants { id relation } } }`, {}, official.token)).data!.person.dependants;
+    const child = deps.find((d: any) => d.relation === 'CHILD').id;
+    const v = await t.gql(`mutation { recordCareVisit(input: { dependantId: "${child}", visitedOn: "2026-11-10", visitors: "镇民政办 李某；村妇联 王某", needsFound: [SCHOOL_PLACE], followUpDueOn: "2026-12-10" }) { relation ageBand needsFound followUp { state } person { id } dependant { id } } }`, {}, supervisor.token);
+    expect(v.data?.recordCareVisit).toEqual({ relation: 'CHILD', ageBand: 'AGE_6_11', needsFound: ['SCHOOL_PLACE'], followUp: { state: 'OPEN' }, person: { id: p.id }, dependant: { id: child } });
+    const visitByOfficial = await t.gql(`mutation { recordCareVisit(input: { dependantId: "${child}", visitors: "x" }) { id } }`, {}, official.token);
+    expect(visitByOfficial.errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+    expect((await t.gql(`{ careVisits { visitors } }`, {}, official.token)).data?.careVisits).toEqual([{ visitors: '镇民政办 李某；村妇联 王某' }]);
+  });
+});

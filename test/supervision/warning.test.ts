@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordedAt } from '../helpers/history';
+import { activeAgreement, register, SUBMIT } from '../helpers/registry';
+import { SEED, startTestServer, type TestServer } from '../helpers/server';
+
+/**
+ * 双沟镇's history in 2026-Q3 (15 days' grace: reports due in the quarter are Q2 (07-15), H1 (07-15) and the June,
+ * July and August monthly reports), recorded back then; then later changes that must not alter the Q3 warning.
+ */
+let t: TestServer;
+let official: { token: string; id: string };
+let official2: { token: string; id: string };
+let supervisor: { token: string };
+const S1 = SEED.villageShuanggou;
+const S2 = '320324102202';
+
+const WARNING = `query($town: String) { quarterlyWarning(quarter: "2026-Q3", townCode: $town) { quarter from to town { code } thresholds { overdueRatePercent brokenCommitments unansweredInquiries }
+  villages { figures { village { code } reportsDue reportsOnTime reportsOverdue overdueRate checksDone brokenCommitments openInquiriesPastDue } reasons { code value threshold } } csvPath pdfPath } }`;
+
+const ids: Record<string, string> = {};
+
+async function seedAgreement(token: string, village: string, cadence: string, validFrom: string, activatedAt: string) {
+  const p = await register(t, token, { homeVillageCode: village });
+  const a = await activeAgreement(t, token, p.id, { cadence, validFrom });
+  await recordedAt(t.server.deps.db, 'agreements', 'activated_at', a.id, activatedAt);
+  return { personId: p.id, agreementId: a.id };
+}
+
+async function seedReport(token: string, personId: string, period: string, reportedOn: string, recordedOn: string) {
+  const r = await t.gql(SUBMIT, { input: { personId, period, arrival: 'PHONE', reportedOn } }, token);
+  await recordedAt(t.server.deps.db, 'status_reports', 'created_at', r.data!.submitStatusReport.id, `${recordedOn}T10:00:00+08:00`);
+}
+
+async function seedCheck(villageOfficial: string, finding: string, checkedOn: string, recordedOn?: string) {
+  const r = await t.gql(`mutation { recordSupervisionCheck(input: { officialUserId: "${villageOfficial}", commitmentCode: "FOLLOW_UP_SERVICE", finding: ${finding}, evidence: "督查记录", checkedOn: "${checkedOn}" }) { id } }`, {}, supervisor.token);
+  if (recordedOn) await recordedAt(t.server.deps.db, 'supervision_checks', 'created_at', r.data!.recordSupervisionCheck.id, `${recordedOn}T10:00:00+08:00`);
+}
+
+beforeAll(async () => {
+  t = await startTestServer({ REPORT_GRACE_DAYS: '15', WARNING_OVERDUE_RATE_PERCENT: '30' });
+  official = await t.user({ role: 'VILLAGE_OFFICIAL', scope: S1 });
+  official2 = await t.user({ role: 'VILLAGE_OFFICIAL', scope: S2 });
+  supervisor = await t.user({ role: 'TOWN_SUPERVISOR', scope: SEED.townShuanggou });
+  // 双沟村: A reported Q2 on time; B did not report Q2; C (monthly from June) reported June on time, July late, August not.
+  const a = await seedAgreement(official.token, S1, 'QUARTERLY', '2026-01-01', '2026-03-01T09:00:00+08:00');
+  await seedReport(official.token, a.personId, '2026-Q2', '2026-07-10', '2026-07-10');
+  const b = await seedAgreement(official.token, S1, 'QUARTERLY', '2026-01-01', '2026-03-01T09:00:00+08:00');
+  const c = await seedAgreement(official.token, S1, 'MONTHLY', '2026-06-01', '2026-06-01T09:00:00+08:00');
+  await seedReport(official.token, c.personId, '2026-06', '2026-07-01', '2026-07-01');
+  await seedReport(official.token, c.personId, '2026-07', '2026-08-20', '2026-08-20');
+  await seedCheck(official.id, 'BROKEN', '2026-08-10', '2026-08-10');
+  // 官路村: D reported Q2 on time; a KEPT check.
+  const d = await seedAgreement(official2.token, S2, 'QUARTERLY', '2026-01-01', '2026-03-01T09:00:00+08:00');
+  await seedReport(official2.token, d.personId, '2026-Q2', '2026-07-05', '2026-07-05');
+  await seedCheck(official2.id, 'KEPT', '2026-09-01', '2026-09-01');
+  Object.assign(ids, { b: b.personId, c: c.personId, cAgreement: c.agreementId });
+});
+afterAll(() => t.close());
+
+describe('quarterly warning (公开预警)', () => {
+  let first: any;
+
+  it('lists the villages past a threshold with the figures that put them there', async () => {
+    const r = await t.gql(WARNING, { town: SEED.townShuanggou }, supervisor.token);
+    expect(r.errors).toBeUndefined();
+    first = r.data!.quarterlyWarning;
+    expect(first).toMatchObject({ quarter: '2026-Q3', from: '2026-07-01', to: '2026-09-30', town: { code: SEED.townShuanggou }, thresholds: { overdueRatePercent: 30, brokenCommitments: 1, unansweredInquiries: 1 } });
+    // 双沟村: active A B C; due A(Q2) B(Q2) C(06, 07, 08) = 5; on time A and C's June = 2; 3 overdue = 60%. 官路村: 1 due, on time: not listed.
+    expect(first.villages).toEqual([
+      {
+        figures: { village: { code: S1 }, reportsDue: 5, reportsOnTime: 2, reportsOverdue: 3, overdueRate: 60, checksDone: 1, brokenCommitments: 1, openInquiriesPastDue: 0 },
+        reasons: [
+          { code: 'OVERDUE_RATE', value: 60, threshold: 30 },
+          { code: 'BROKEN_COMMITMENTS', value: 1, threshold: 1 },
+        ],
+      },
+    ]);
+    expect(first.csvPath).toBe(`/exports/quarterly-warning.csv?quarter=2026-Q3&townCode=${SEED.townShuanggou}`);
+  });
+
+  it('gives the same list after later reports, checks and withdrawals', async () => {
+    // Recorded now, dated back into the quarter: none was known at the end of the quarter.
+    await t.gql(SUBMIT, { input: { personId: ids.b, period: '2026-Q2', arrival: 'PHONE', reportedOn: '2026-07-12' } }, official.token);
+    await t.gql(SUBMIT, { input: { personId: ids.c, period: '2026-08', arrival: 'PHONE', reportedOn: '2026-09-10' } }, official.token);
+    await seedCheck(official2.id, 'BROKEN', '2026-09-15');
+    await t.gql(`mutation { withdrawConsent(personId: "${ids.c}", kind: AGREEMENT) { kind } }`, {}, official.token);
+    const again = (await t.gql(WARNING, { town: SEED.townShuanggou }, supervisor.token)).data!.quarterlyWarning;
+    expect(again).toEqual(first);
+    // The county-wide list (any staff of the registry may read it) holds the same village.
+    const county = (await t.gql(WARNING, {}, official2.token)).data!.quarterlyWarning;
+    expect(county.villages).toEqual(first.villages);
+  });
+
+  it('refuses a quarter that has not ended and anything that is not a quarter', async () => {
+    for (const quarter of ['2026-Q4', '2026-09', '2026-Q5']) {
+      const r = await t.gql(`{ quarterlyWarning(quarter: "${quarter}") { quarter } }`, {}, supervisor.token);
+      expect(r.errors?.[0]?.extensions, quarter).toMatchObject({ code: 'BAD_USER_INPUT', field: 'quarter' });
+    }
+  });
+
+  it('exports the list as CSV and as a printable PDF with Chinese text, to signed-in staff only', async () => {
+    const get = (path: string, token?: string) => fetch(`${t.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const csv = await get(first.csvPath, supervisor.token);
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    const text = await csv.text();
+    const lines = text.replace(/^\uFEFF/, '').trim().split('\r\n');
+    expect(lines[0]).toBe('村代码,村名,在效协议,应交报告,按时,逾期,逾期率(%),督查次数,违背承诺,未结押金投诉,逾期未复协查,预警原因');
+    expect(lines.slice(1)).toEqual([`${S1},双沟村,3,5,2,3,60.0,1,1,0,0,报告逾期率 60 ≥ 30；违背承诺 1 ≥ 1`]);
+    const pdf = await get(first.pdfPath, supervisor.token);
+    expect(pdf.status).toBe(200);
+    expect(pdf.headers.get('content-type')).toBe('application/pdf');
+    const bytes = Buffer.from(await pdf.arrayBuffer());
+    expect(bytes.subarray(0, 5).toString()).toBe('%PDF-');
+    // The Chinese font is embedded (as a subset), not left to the reader's machine.
+    expect(bytes.toString('latin1')).toMatch(/\/FontFile2/);
+    expect(bytes.toString('latin1')).toMatch(/UnifontExMono/);
+    expect((await get(first.csvPath)).status).toBe(401);
+    expect((await get('/exports/quarterly-warning.csv?quarter=2026-Q4', supervisor.token)).status).toBe(400);
+    const audit = await t.gql(`{ auditLog(filter: { action: "warning.export" }) { edges { node { details } } } }`, {}, (await t.user({ role: 'COUNTY_ADMIN' })).token);
+    expect(audit.data?.auditLog.edges.map((e: any) => e.node.details.format).sort()).toEqual(['csv', 'pdf']);
+  });
+});
