@@ -1,5 +1,5 @@
 // Starts a registry server as a child process for the benchmarks (so the load client does not share its thread).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { benchDir } from './lib';
@@ -21,12 +21,19 @@ export async function freePort(): Promise<number> {
   });
 }
 
+let built = false;
+
+/** Runs the server as `npm start` does: from the bundle in dist/, built once per benchmark run. */
 export async function startBenchServer(env: Record<string, string>): Promise<BenchServer> {
+  if (!built) {
+    execFileSync('npm', ['run', '-s', 'build'], { cwd: path.join(benchDir, '..'), stdio: 'inherit' });
+    built = true;
+  }
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const url = `http://127.0.0.1:${port}`;
   // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server under load.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(benchDir, '../src/main.ts')], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(benchDir, '../dist/main.js')], {
     env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

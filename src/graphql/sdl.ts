@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../paths';
 import { parse, type DocumentNode } from 'graphql';
 
-export const schemaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schema');
+export const schemaDir = path.join(projectRoot, 'schema');
 
 /** The contract: every `schema/*.graphql` file, in name order (base first). */
 export function loadTypeDefs(): DocumentNode[] {

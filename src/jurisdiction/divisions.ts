@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { appendAudit } from '../audit/service';
@@ -8,6 +7,7 @@ import { anyOfIds, lookupMany, type Db } from '../db/client';
 import { badInput } from '../errors';
 import type { Caller } from '../policy/actor';
 import { authorize } from '../policy/policy';
+import { projectRoot } from '../paths';
 import { divisions } from './tables';
 
 export type Division = typeof divisions.$inferSelect;
@@ -50,7 +50,7 @@ export function parseDivisionFile(file: string): DivisionEntry[] {
 }
 
 export function builtInSeedFile(countyCode: string): string | undefined {
-  const file = path.join(path.dirname(fileURLToPath(import.meta.url)), 'seed', `${countyCode}.json`);
+  const file = path.join(projectRoot, 'src/jurisdiction/seed', `${countyCode}.json`);
   return fs.existsSync(file) ? file : undefined;
 }
 

@@ -1,4 +1,3 @@
-import PDFDocument from 'pdfkit';
 import { pdfFont } from './font';
 import type { QuarterlyWarning, WarningReasonCode } from './warning';
 
@@ -46,6 +45,8 @@ function quarterZh(label: string): string {
 
 /** A printable A4 (landscape) list: title, thresholds, one row per village, definitions in the footer. */
 export async function warningPdf(w: QuarterlyWarning, names: ReadonlyMap<string, string>, title: string, fontFile?: string): Promise<Buffer> {
+  // Loaded on first use: the PDF library is large and most instances never print.
+  const { default: PDFDocument } = await import('pdfkit');
   const doc = new PDFDocument({ size: 'A4', layout: 'landscape', margin: 36, info: { Title: `${title} ${w.window.label}`, Producer: 'hometown-link registry' } });
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
