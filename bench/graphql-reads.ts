@@ -20,11 +20,16 @@ interface Scenario {
   /** Latency goal for p99, in ms, where the issue sets one. */
   p99Goal?: number;
   ratioGoal?: number;
+  /** Overrides the run's concurrency (the dashboard's goal is a single request's latency). */
+  connections?: number;
 }
 
 const PEOPLE_PAGE = `query($v: String!) { people(filter: { villageCode: $v }, first: 50) { edges { node { id name idNumber phone status
   currentPlace { countyCode } activeAgreement { cadence nextDuePeriod nextDueOn } lastReport { period reportedOn workStatus } } } pageInfo { endCursor } } }`;
 const OVERDUE = `query($v: String) { overdueReports(villageCode: $v, first: 50) { edges { node { person { id name phone } period dueOn daysOverdue } } pageInfo { endCursor } } }`;
+const DASHBOARD = `query($t: String!) { supervisionDashboard(townCode: $t, period: "2026-Q3") { asOf complete
+  villages { village { code name } activeAgreements reportsDue reportsOnTime reportsOverdue overdueRate checksDone brokenCommitments openDepositComplaints }
+  totals { activeAgreements reportsOverdue overdueRate } } }`;
 const PERSON = `query($id: ID!) { person(id: $id) { id name idNumber phone status currentPlace { countyCode town } employer homeVillage { name }
   dependants { relation ageBand } consents { kind scope } agreements { version status cadence validFrom history { action at actorRole } }
   statusReports(first: 50) { edges { node { period arrival reportedOn workStatus needs } } } reportStatus { state dueOn } } }`;
@@ -58,9 +63,10 @@ async function main() {
       { name: "village official's people page (50)", token: official, query: PEOPLE_PAGE, variables: { v: village }, p99Goal: 50, ratioGoal: 0.3 },
       { name: 'overdueReports first page, county', token: admin, query: OVERDUE, variables: {}, p99Goal: 50 },
       { name: 'overdueReports first page, village', token: official, query: OVERDUE, variables: { v: village }, p99Goal: 50 },
+      { name: 'supervision dashboard, town (1 client)', token: supervisor, query: DASHBOARD, variables: { t: townCode(3) }, p99Goal: 300, connections: 1 },
+      { name: 'supervision dashboard, town', token: supervisor, query: DASHBOARD, variables: { t: townCode(3) } },
       { name: 'one person with full history', token: official, query: PERSON, variables: { id: personId } },
     ];
-    void supervisor;
     const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]! : '';
     const rows = [];
     let floor = 0;
@@ -68,7 +74,7 @@ async function main() {
       const check = await server.gql(s.query, s.variables, s.token);
       if (check.errors) throw new Error(`${s.name}: ${JSON.stringify(check.errors)}`);
       process.stderr.write(`${s.name}: ${seconds}s at ${connections} connections...\n`);
-      const r = await run(server.url, s, seconds, connections);
+      const r = await run(server.url, s, seconds, s.connections ?? connections);
       if (!floor) floor = r.rps;
       rows.push({ scenario: s.name, ...r, ratio: r.rps / floor, p99Goal: s.p99Goal ?? null, ratioGoal: s.ratioGoal ?? null });
     }
