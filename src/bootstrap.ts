@@ -8,6 +8,7 @@ import { KeyStore } from './keys/keystore';
 import { createLogger, type Logger } from './logger';
 import { systemCaller } from './policy/actor';
 import { Secrets } from './secrets';
+import { installRegistryExchange } from './sharing/install';
 
 export interface BootOptions {
   logger?: Logger;
@@ -22,10 +23,11 @@ export interface Booted {
 }
 
 /**
- * Everything but HTTP: open the database, migrate, load the data keys, make sure this county has signing keys
- * and a division list. The server and the admin command both start here.
+ * Everything but HTTP: plug the registry into the exchange, open the database, migrate, load the data keys, make
+ * sure this county has signing keys and a division list. The server and the admin command both start here.
  */
 export async function boot(config: Config, opts: BootOptions = {}): Promise<Booted> {
+  installRegistryExchange();
   const logger = opts.logger ?? createLogger(config.logLevel);
   const database =
     opts.database ??

@@ -10,3 +10,6 @@ export * from '../people/tables';
 export * from '../reports/tables';
 export * from '../partners/tables';
 export * from '../exchange/tables';
+export * from '../notices/tables';
+export * from '../inquiries/tables';
+export * from '../assistance/tables';

@@ -8,6 +8,10 @@ import { liaisonsResolvers } from '../liaisons/resolvers';
 import { peopleResolvers } from '../people/resolvers';
 import { reportsResolvers } from '../reports/resolvers';
 import { partnerResolvers } from '../partners/resolvers';
+import { assistanceResolvers } from '../assistance/resolvers';
+import { inquiriesResolvers } from '../inquiries/resolvers';
+import { noticesResolvers } from '../notices/resolvers';
+import { sharingResolvers } from '../sharing/resolvers';
 import type { Resolvers } from './generated/types';
 import { DateScalar, DateTimeScalar, JSONScalar } from './scalars';
 
@@ -54,4 +58,8 @@ export const resolvers = merge(
   liaisonsResolvers,
   partnerResolvers,
   exchangeResolvers,
+  noticesResolvers,
+  inquiriesResolvers,
+  assistanceResolvers,
+  sharingResolvers,
 );
