@@ -134,6 +134,15 @@ export function storedSubject(deps: Deps, jwsEnc: string | null): { idNumber: st
   return typeof subject?.idNumber === 'string' && typeof subject.name === 'string' ? { idNumber: subject.idNumber, name: subject.name } : null;
 }
 
+/** The subject of a record a partner sent us, as it was sent; null once erased (or unknown). */
+export async function storedInboundSubject(deps: Deps, issuer: string, id: string): Promise<{ idNumber: string; name: string } | null> {
+  const [row] = await deps.db
+    .select({ jwsEnc: inboundRecords.jwsEnc })
+    .from(inboundRecords)
+    .where(and(eq(inboundRecords.issuer, issuer), eq(inboundRecords.id, id)));
+  return storedSubject(deps, row?.jwsEnc ?? null);
+}
+
 /** The masked ID number of a stored record's subject; null once erased. */
 export function maskedSubjectOf(deps: Deps, jwsEnc: string | null): string | null {
   if (jwsEnc === null) return null;

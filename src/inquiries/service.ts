@@ -5,9 +5,8 @@ import { anyOf, anyOfIds, lookupMany, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, conflict, notFound, requireUuid } from '../errors';
 import { INQUIRY_PURPOSES, REPLY_RESULTS, URGENCIES } from '../exchange/bodies';
-import { storedSubject } from '../exchange/monitor';
+import { storedInboundSubject } from '../exchange/monitor';
 import { queueRecord } from '../exchange/outbox';
-import { inboundRecords } from '../exchange/tables';
 import { transitionNotice } from '../notices/service';
 import { maskIdNumber } from '../people/identity';
 import { loadPerson } from '../people/service';
@@ -113,14 +112,20 @@ export async function sendInquiry(deps: Deps, caller: Caller, input: SendInquiry
 
 // ---- inbound: a partner asked us ----
 
-/** The official (or administrator) checked the facts. */
-export async function verifyInquiry(deps: Deps, caller: Caller, id: string): Promise<Inquiry> {
+/** An action that changes nothing but the inquiry's status (and its history), audited as `inquiry.<action>`. */
+async function simpleAction(deps: Deps, caller: Caller, id: string, action: 'VERIFY' | 'CLOSE'): Promise<Inquiry> {
   return deps.db.transaction(async (tx) => {
-    const inquiry = await transitionInquiry(tx, caller, await lockInquiry(tx, caller, id), 'VERIFY');
-    await appendAudit(tx, caller, { action: 'inquiry.verify', targetType: 'Inquiry', targetId: inquiry.id });
+    const inquiry = await transitionInquiry(tx, caller, await lockInquiry(tx, caller, id), action);
+    await appendAudit(tx, caller, { action: `inquiry.${action.toLowerCase()}`, targetType: 'Inquiry', targetId: inquiry.id });
     return inquiry;
   });
 }
+
+/** The official (or administrator) checked the facts. */
+export const verifyInquiry = (deps: Deps, caller: Caller, id: string) => simpleAction(deps, caller, id, 'VERIFY');
+
+/** Closes an answered inquiry (either direction), or one we sent that is no longer needed. */
+export const closeInquiry = (deps: Deps, caller: Caller, id: string) => simpleAction(deps, caller, id, 'CLOSE');
 
 /**
  * Answers a partner's inquiry: the INQUIRY_REPLY (ref = the inquiry) is queued and the inquiry ANSWERED in one
@@ -134,13 +139,11 @@ export async function answerInquiry(deps: Deps, caller: Caller, id: string, resu
   return deps.db.transaction(async (tx) => {
     const current = await lockInquiry(tx, caller, id);
     if (current.direction !== 'INBOUND') throw conflict('only inquiries from partner counties are answered here');
+    requireInquiryTransition(current.direction, current.status, ANSWER_ACTION[result]);
     const person = current.personId ? await loadPerson(tx, current.personId, { lock: true }) : null;
     if (person && result === 'VERIFIED') await requireSharingConsent(tx, person, current.partnerCode);
-    const [record] = await tx
-      .select({ jwsEnc: inboundRecords.jwsEnc })
-      .from(inboundRecords)
-      .where(and(eq(inboundRecords.issuer, current.partnerCode), eq(inboundRecords.id, current.recordId)));
-    const subject = storedSubject(deps, record?.jwsEnc ?? null);
+    // the reply names the person exactly as the partner's inquiry did
+    const subject = await storedInboundSubject({ ...deps, db: tx }, current.partnerCode, current.recordId);
     if (!subject) throw conflict('the inquiry record was erased');
     const q = await queueRecord(
       { ...deps, db: tx },
@@ -151,15 +154,6 @@ export async function answerInquiry(deps: Deps, caller: Caller, id: string, resu
       { action: 'inquiry.answer', targetType: 'Inquiry', targetId: inquiry.id, details: { result, recordId: q.id } },
       q.auditEvent,
     ]);
-    return inquiry;
-  });
-}
-
-/** Closes an answered inquiry (either direction), or one we sent that is no longer needed. */
-export async function closeInquiry(deps: Deps, caller: Caller, id: string): Promise<Inquiry> {
-  return deps.db.transaction(async (tx) => {
-    const inquiry = await transitionInquiry(tx, caller, await lockInquiry(tx, caller, id), 'CLOSE');
-    await appendAudit(tx, caller, { action: 'inquiry.close', targetType: 'Inquiry', targetId: inquiry.id });
     return inquiry;
   });
 }

@@ -64,14 +64,16 @@ export async function recordDeparture(deps: Deps, caller: Caller, personId: stri
     const agreement = await agreementInStatus(tx, person.id, 'ACTIVE');
     if (!agreement) throw conflict('the person has no active agreement; the departure tells the destination its reporting cadence');
     if (!agreement.validTo) throw conflict('the active agreement has no end date (validTo), which the departure record needs');
-    const updated = await updatePerson(txDeps, caller, person.id, { currentPlace: { countyCode: s.partnerCode, town: input.town, area: input.area }, departureDate: leftOn });
+    const place = requirePlace('input', { countyCode: s.partnerCode, town: input.town, area: input.area });
     const body = {
       leftOn,
-      destination: wirePlace({ countyCode: s.partnerCode, town: updated.currentTown, area: updated.currentArea }),
-      ...(updated.phone ? { phone: updated.phone } : {}),
+      destination: wirePlace(place),
+      ...(person.phone ? { phone: person.phone } : {}),
       agreement: { cadence: agreement.cadence, validTo: agreement.validTo },
     };
+    // queued (signed) before the person changes: the change audits, and the audit lock is held until commit
     const q = await queueRecord(txDeps, { partnerCode: s.partnerCode, type: 'DEPARTURE', subject: s.subject, body, personId: person.id });
+    const updated = await updatePerson(txDeps, caller, person.id, { currentPlace: place, departureDate: leftOn });
     await appendAuditMany(tx, caller, [{ action: 'exchange.departure', targetType: 'Person', targetId: person.id, details: { partner: s.partnerCode, recordId: q.id } }, q.auditEvent]);
     return { person: updated, record: sent(q) };
   });
@@ -148,40 +150,36 @@ export async function sendNotification(deps: Deps, caller: Caller, input: Notifi
   return deps.db.transaction(async (tx) => {
     const txDeps = { ...deps, db: tx };
     const s = await subjectForSending(txDeps, caller, input);
-    let body: unknown;
+    const body =
+      kind === 'contactUpdate' ? contact!.body
+      : kind === 'returnHome' ? { returnedOn }
+      : kind === 'serviceDelivered' ? service
+      : s.notice ? reportBody(s.notice, input.statusReport!)
+      : undefined;
+    if (!body) throw badInput('statusReport', 'status reports go from the destination county to the home county; record our own residents’ reports with submitStatusReport');
+    // queued (signed) before the local change: changes audit, and the audit lock is held until commit
+    const q = await queueRecord(txDeps, { id: recordId, partnerCode: s.partnerCode, type: KINDS[kind], subject: s.subject, body, personId: s.person?.id ?? null });
     if (s.person) {
       const person = s.person;
-      if (kind === 'statusReport') throw badInput('statusReport', 'status reports go from the destination county to the home county; record our own residents’ reports with submitStatusReport');
       if (kind === 'contactUpdate') {
         if (person.status !== 'AWAY') throw conflict(`the person is ${person.status}, not away`);
         authorize(caller.actor, 'person.write', personTarget(person));
         await applyContactChanges(tx, caller, person, contact!.changes, 'OFFICIAL_EDIT');
-        body = contact!.body;
       } else if (kind === 'returnHome') {
         await markReturned(txDeps, caller, person.id, returnedOn!);
-        body = { returnedOn };
       } else {
         await recordServiceDelivered(tx, caller, { ...service!, person, deliveredBy: deps.config.countyCode, recordId });
-        body = service;
       }
     } else {
       const notice = s.notice!;
-      if (kind === 'contactUpdate') {
-        await transitionNotice(tx, caller, notice, 'UPDATE_CONTACT', noticeContactSet(contact!.body));
-        body = contact!.body;
-      } else if (kind === 'returnHome') {
-        await transitionNotice(tx, caller, notice, 'RETURN_HOME', { closeReason: 'RETURNED_HOME' });
-        body = { returnedOn };
-      } else if (kind === 'serviceDelivered') {
+      if (kind === 'contactUpdate') await transitionNotice(tx, caller, notice, 'UPDATE_CONTACT', noticeContactSet(contact!.body));
+      else if (kind === 'returnHome') await transitionNotice(tx, caller, notice, 'RETURN_HOME', { closeReason: 'RETURNED_HOME' });
+      else if (kind === 'statusReport') await transitionNotice(tx, caller, notice, 'SEND_REPORT');
+      else {
         await transitionNotice(tx, caller, notice, 'RECORD_SERVICE');
         await recordServiceDelivered(tx, caller, { ...service!, noticeId: notice.id, deliveredBy: deps.config.countyCode, recordId });
-        body = service;
-      } else {
-        body = reportBody(notice, input.statusReport!);
-        await transitionNotice(tx, caller, notice, 'SEND_REPORT');
       }
     }
-    const q = await queueRecord(txDeps, { id: recordId, partnerCode: s.partnerCode, type: KINDS[kind], subject: s.subject, body, personId: s.person?.id ?? null });
     const target = s.person ? { targetType: 'Person', targetId: s.person.id } : { targetType: 'IncomingNotice', targetId: s.notice!.id };
     await appendAuditMany(tx, caller, [{ action: 'exchange.notify', ...target, details: { partner: s.partnerCode, type: q.record.type, recordId: q.id } }, q.auditEvent]);
     return sent(q);

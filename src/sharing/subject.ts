@@ -2,10 +2,9 @@ import { and, eq, isNull } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, conflict } from '../errors';
-import type { ApplyContext } from '../exchange/appliers';
-import { RecordRejected } from '../exchange/appliers';
-import { storedSubject } from '../exchange/monitor';
-import { inboundRecords, type UnmatchedReason } from '../exchange/tables';
+import { RecordRejected, type ApplyContext } from '../exchange/appliers';
+import { storedInboundSubject } from '../exchange/monitor';
+import type { UnmatchedReason } from '../exchange/tables';
 import { lockNotice, openNoticeFor, type IncomingNotice } from '../notices/service';
 import { agreementInForce, findPartner } from '../partners/service';
 import { hasConsent } from '../people/consent';
@@ -92,11 +91,8 @@ export async function subjectForSending(deps: Deps, caller: Caller, ref: Subject
   if (ref.noticeId) {
     if (ref.personId) throw badInput('personId', 'name a person or a notice, not both');
     const notice = await lockNotice(tx, caller, ref.noticeId);
-    const [departure] = await tx
-      .select({ jwsEnc: inboundRecords.jwsEnc })
-      .from(inboundRecords)
-      .where(and(eq(inboundRecords.issuer, notice.partnerCode), eq(inboundRecords.id, notice.departureRecordId)));
-    const subject = storedSubject(deps, departure?.jwsEnc ?? null);
+    // records about the person name them exactly as their home county's DEPARTURE did
+    const subject = await storedInboundSubject(deps, notice.partnerCode, notice.departureRecordId);
     if (!subject) throw conflict('the departure record of this notice was erased');
     return { partnerCode: notice.partnerCode, subject, person: null, notice };
   }

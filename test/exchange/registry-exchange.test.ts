@@ -6,6 +6,7 @@ import { auditLog, outboundRecords, personChanges } from '../../src/db/schema';
 import { signTransportToken } from '../../src/exchange/transport';
 import { activeAgreement, nextIdNumber, register } from '../helpers/registry';
 import { SEED, startTestServer, type TestServer } from '../helpers/server';
+import { waitFor } from '../helpers/wait';
 
 /**
  * The registry story across two real counties on 127.0.0.1, each with its own database and delivery worker,
@@ -52,16 +53,6 @@ afterAll(async () => {
   await wuzhong?.close();
   await suining?.close();
 });
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function ok<T = any>(t: TestServer, query: string, variables: Record<string, unknown>, token: string): Promise<T> {
   const r = await t.gql(query, variables, token);

@@ -8,6 +8,7 @@ import { signTransportToken } from '../../src/exchange/transport';
 import { systemCaller } from '../../src/policy/actor';
 import { BODIES, SUBJECTS } from '../helpers/records';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { waitFor } from '../helpers/wait';
 
 /**
  * Two real counties on 127.0.0.1, each with its own database, registered as partners of each other through their
@@ -48,16 +49,6 @@ afterAll(async () => {
   await wuzhong?.close();
   await suining?.close();
 });
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** How a registry service queues: in its transaction, the audit entry last. */
 function queue(from: TestServer, input: Omit<QueueRecordInput, 'partnerCode'>) {
