@@ -8,6 +8,7 @@ import { registerJurisdictionCommands } from '../jurisdiction/cli';
 import { registerKeyCommands } from '../keys/cli';
 import { registerPeopleCommands } from '../people/cli';
 import { registerPartnerCommands } from '../partners/cli';
+import { registerSharingCommands } from '../sharing/cli';
 
 const program = new Command('admin').description('hometown-link registry administration').showHelpAfterError();
 registerAuthCommands(program);
@@ -18,4 +19,5 @@ registerPeopleCommands(program);
 registerAgreementCommands(program);
 registerDemoCommands(program);
 registerPartnerCommands(program);
+registerSharingCommands(program);
 await program.parseAsync(process.argv);

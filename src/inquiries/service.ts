@@ -256,15 +256,15 @@ export function inquiryHistory(db: Db, inquiryIds: readonly string[]): Promise<I
 
 
 /**
- * Erasure (an onErasure step): inquiries about these people keep their direction, partner, purpose, dates, status
- * and result, for the figures; the subject's name and masked number, the question and the answer go.
+ * Erasure: the inquiries keep their direction, partner, purpose, dates, status and result, for the figures; the
+ * subject's name and masked number, the question and the answer go.
  */
-export async function eraseInquiriesAbout(tx: Db, personIds: string[]): Promise<void> {
-  await tx
-    .update(inquiries)
-    .set({ subjectName: null, subjectIdMasked: null, question: null, answer: null, erasedAt: new Date() })
-    .where(anyOf(inquiries.personId, personIds));
+export async function eraseInquiries(tx: Db, where: SQL): Promise<void> {
+  await tx.update(inquiries).set({ subjectName: null, subjectIdMasked: null, question: null, answer: null, erasedAt: new Date() }).where(where);
 }
+
+/** An onErasure step: the inquiries about these people. */
+export const eraseInquiriesAbout = (tx: Db, personIds: string[]) => eraseInquiries(tx, anyOf(inquiries.personId, personIds));
 
 /** Batch, soonest due first: inquiries about these people (`personId`) or partners' residents here (`noticeId`). */
 export function inquiriesAbout(db: Db, key: 'personId' | 'noticeId', ids: readonly string[]): Promise<Inquiry[]> {

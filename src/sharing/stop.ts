@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNotNull, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, or, sql, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/service';
 import { anyOf, type Db } from '../db/client';
 import { inboundRecords, outboundRecords } from '../exchange/tables';
@@ -10,7 +10,7 @@ import type { Caller } from '../policy/actor';
 const UNDELIVERED = ['QUEUED', 'FAILED'] as const;
 
 /** Locks outbox rows in id order, the order every multi-row change of the outbox uses (no deadlock with the worker). */
-async function lockOutbound(tx: Db, where: ReturnType<typeof and>): Promise<string[]> {
+async function lockOutbound(tx: Db, where: SQL | undefined): Promise<string[]> {
   const locked = await tx.select({ id: outboundRecords.id }).from(outboundRecords).where(where).orderBy(outboundRecords.id).for('update');
   return locked.map((r) => r.id);
 }
@@ -33,10 +33,30 @@ export async function cancelUndeliveredSharing(tx: Db, caller: Caller, personId:
 }
 
 /**
+ * Strips stored records: their content (the signed JWS) and subject hash go, `erased_at` is set, and undelivered
+ * outbound ones are CANCELLED ('ERASED'). Ids, types, dates, states and the content hash stay: a partner re-sending
+ * an erased record gets DUPLICATE and it is not stored again.
+ */
+export async function stripRecords(tx: Db, inbound: SQL | undefined, outbound: SQL | undefined): Promise<number> {
+  const erased = { jwsEnc: null, subjectIdHmac: null, erasedAt: new Date() };
+  const stripped = inbound ? await tx.update(inboundRecords).set(erased).where(and(inbound, isNull(inboundRecords.erasedAt))).returning({ id: inboundRecords.id }) : [];
+  const ids = outbound ? await lockOutbound(tx, and(outbound, isNull(outboundRecords.erasedAt))) : [];
+  if (ids.length === 0) return stripped.length;
+  await tx
+    .update(outboundRecords)
+    .set({
+      ...erased,
+      status: sql`case when ${outboundRecords.status} in ('QUEUED', 'FAILED') then 'CANCELLED' else ${outboundRecords.status} end`,
+      lastError: sql`case when ${outboundRecords.status} in ('QUEUED', 'FAILED') then 'ERASED' else ${outboundRecords.lastError} end`,
+    })
+    .where(inArray(outboundRecords.id, ids));
+  return stripped.length + ids.length;
+}
+
+/**
  * Erasure (an onErasure step, run before the people rows lose their ID number hash): the stored records about
- * these people, both ways, lose their content (the signed JWS) and subject hash, whether they were applied to the
- * person or are still unmatched with their ID number; undelivered ones are CANCELLED. What stays (ids, types, dates,
- * states, the content hash that makes a re-sent record a DUPLICATE) says nothing about the person.
+ * these people, both ways, are stripped, whether they were applied to the person or are still unmatched with
+ * their ID number.
  */
 export async function eraseExchangeRecords(tx: Db, personIds: string[]): Promise<void> {
   const hashes = (
@@ -47,16 +67,5 @@ export async function eraseExchangeRecords(tx: Db, personIds: string[]): Promise
   ).map((r) => r.h!);
   const about = (t: typeof inboundRecords | typeof outboundRecords) =>
     or(anyOf(t.personId, personIds), hashes.length ? anyOf(t.subjectIdHmac, hashes, 'text') : undefined);
-  const erased = { jwsEnc: null, subjectIdHmac: null, erasedAt: new Date() };
-  await tx.update(inboundRecords).set(erased).where(about(inboundRecords));
-  const ids = await lockOutbound(tx, about(outboundRecords));
-  if (ids.length === 0) return;
-  await tx
-    .update(outboundRecords)
-    .set({
-      ...erased,
-      status: sql`case when ${outboundRecords.status} in ('QUEUED', 'FAILED') then 'CANCELLED' else ${outboundRecords.status} end`,
-      lastError: sql`case when ${outboundRecords.status} in ('QUEUED', 'FAILED') then 'ERASED' else ${outboundRecords.lastError} end`,
-    })
-    .where(inArray(outboundRecords.id, ids));
+  await stripRecords(tx, about(inboundRecords), about(outboundRecords));
 }
