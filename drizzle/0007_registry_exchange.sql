@@ -115,9 +115,9 @@ CREATE INDEX "incoming_notices_closed_idx" ON "incoming_notices" USING btree ("c
 CREATE UNIQUE INDEX "inquiries_record_uq" ON "inquiries" USING btree ("partner_code","direction","record_id");--> statement-breakpoint
 CREATE INDEX "inquiries_person_idx" ON "inquiries" USING btree ("person_id");--> statement-breakpoint
 CREATE INDEX "inquiries_notice_idx" ON "inquiries" USING btree ("notice_id");--> statement-breakpoint
+CREATE INDEX "inquiries_village_idx" ON "inquiries" USING btree ("village_code","due_on","id");--> statement-breakpoint
+CREATE INDEX "inquiries_town_idx" ON "inquiries" USING btree ("town_code","due_on","id");--> statement-breakpoint
 CREATE INDEX "inquiries_list_idx" ON "inquiries" USING btree ("due_on","id");--> statement-breakpoint
-CREATE INDEX "inquiries_open_village_idx" ON "inquiries" USING btree ("village_code","due_on","id") WHERE "inquiries"."status" in ('SENT', 'RECEIVED', 'UNMATCHED', 'MATCHED', 'VERIFIED');--> statement-breakpoint
-CREATE INDEX "inquiries_open_town_idx" ON "inquiries" USING btree ("town_code","due_on","id") WHERE "inquiries"."status" in ('SENT', 'RECEIVED', 'UNMATCHED', 'MATCHED', 'VERIFIED');--> statement-breakpoint
 CREATE INDEX "inquiries_open_idx" ON "inquiries" USING btree ("due_on","id") WHERE "inquiries"."status" in ('SENT', 'RECEIVED', 'UNMATCHED', 'MATCHED', 'VERIFIED');--> statement-breakpoint
 CREATE INDEX "inquiry_events_inquiry_idx" ON "inquiry_events" USING btree ("inquiry_id","id");--> statement-breakpoint
 CREATE INDEX "services_delivered_person_idx" ON "services_delivered" USING btree ("person_id","delivered_on");--> statement-breakpoint

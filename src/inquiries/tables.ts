@@ -61,9 +61,10 @@ export const inquiries = pgTable(
     uniqueIndex('inquiries_record_uq').on(t.partnerCode, t.direction, t.recordId),
     index('inquiries_person_idx').on(t.personId),
     index('inquiries_notice_idx').on(t.noticeId),
+    // lists by jurisdiction, soonest due first; overdue ones are a range of them (due before the day)
+    index('inquiries_village_idx').on(t.villageCode, t.dueOn, t.id),
+    index('inquiries_town_idx').on(t.townCode, t.dueOn, t.id),
     index('inquiries_list_idx').on(t.dueOn, t.id),
-    index('inquiries_open_village_idx').on(t.villageCode, t.dueOn, t.id).where(sql`${t.status} in ${OPEN_SQL}`),
-    index('inquiries_open_town_idx').on(t.townCode, t.dueOn, t.id).where(sql`${t.status} in ${OPEN_SQL}`),
     index('inquiries_open_idx').on(t.dueOn, t.id).where(sql`${t.status} in ${OPEN_SQL}`),
   ],
 );
