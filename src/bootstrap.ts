@@ -23,8 +23,8 @@ export interface Booted {
 }
 
 /**
- * Everything but HTTP: open the database, migrate, load the data keys, make sure this county has signing keys
- * and a division list. The server and the admin command both start here.
+ * Everything but HTTP: plug the registry into the exchange, open the database, migrate, load the data keys, make
+ * sure this county has signing keys and a division list. The server and the admin command both start here.
  */
 export async function boot(config: Config, opts: BootOptions = {}): Promise<Booted> {
   registerModuleHooks();

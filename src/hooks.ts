@@ -1,12 +1,14 @@
 import { registerAssociationHooks } from './associations/hooks';
 import { onErasure } from './people/erasure';
 import { eraseNotifications } from './reminders/service';
+import { installRegistryExchange } from './sharing/install';
 import { eraseVisitNotes } from './supervision/service';
 
 let registered = false;
 
 /**
- * Later modules plug into earlier ones (user scopes, report targets, consent withdrawal, erasure) through hooks.
+ * Later modules plug into earlier ones (user scopes, report targets, consent withdrawal, erasure, the exchange's
+ * appliers and lookup) through hooks.
  * They are registered here, once, when the registry boots (server and admin command alike), rather than as a side
  * effect of some import.
  */
@@ -14,6 +16,7 @@ export function registerModuleHooks(): void {
   if (registered) return;
   registered = true;
   registerAssociationHooks();
+  installRegistryExchange();
   onErasure(eraseVisitNotes);
   onErasure(eraseNotifications);
 }

@@ -9,6 +9,7 @@ import { registerKeyCommands } from '../keys/cli';
 import { registerPeopleCommands } from '../people/cli';
 import { registerPartnerCommands } from '../partners/cli';
 import { registerReminderCommands } from '../reminders/cli';
+import { registerSharingCommands } from '../sharing/cli';
 
 const program = new Command('admin').description('hometown-link registry administration').showHelpAfterError();
 registerAuthCommands(program);
@@ -20,4 +21,5 @@ registerAgreementCommands(program);
 registerDemoCommands(program);
 registerPartnerCommands(program);
 registerReminderCommands(program);
+registerSharingCommands(program);
 await program.parseAsync(process.argv);

@@ -14,3 +14,6 @@ export * from '../reports/tables';
 export * from '../partners/tables';
 export * from '../exchange/tables';
 export * from '../supervision/tables';
+export * from '../notices/tables';
+export * from '../inquiries/tables';
+export * from '../assistance/tables';

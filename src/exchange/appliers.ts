@@ -2,16 +2,15 @@ import type { Deps } from '../deps';
 import type { Partner } from '../partners/service';
 import type { Caller } from '../policy/actor';
 import type { RecordEnvelope } from './envelope';
+import type { RegistryRejectionReason, RejectionReason } from './reasons';
 import type { ExchangedType } from './record-types';
-import type { InboundState } from './tables';
+import type { InboundState, UnmatchedReason } from './tables';
 
 /**
  * The seam between the exchange and the registry core: what "applying" an accepted inbound record means for each
  * type (a status report appears under the person, a contact update changes the person, an inquiry becomes a task
- * for the home village official, a reply closes the inquiry...).
- *
- * PHASE 1: no applier is registered yet, so every accepted record is stored with state RECEIVED and applied to
- * nothing. The registry core registers one applier per type (registerApplier) when it lands.
+ * for the home village official, a reply closes the inquiry...). The registry registers one applier per type at
+ * start-up (src/sharing/install.ts); a type without one is stored with state RECEIVED and applied to nothing.
  */
 export interface ApplyContext<T extends ExchangedType = ExchangedType> {
   /**
@@ -25,26 +24,30 @@ export interface ApplyContext<T extends ExchangedType = ExchangedType> {
   record: RecordEnvelope<T>;
   /** HMAC of `record.subject.idNumber` (deps.secrets.hmac), for the registry's exact-match lookup. */
   subjectIdHmac: string;
+  /**
+   * Set when a person resolves an UNMATCHED record by linking it to this registry person: the applier takes it as
+   * the subject instead of matching. `caller` is then that person (a user), not the partner.
+   */
+  linkedPersonId?: string;
 }
 
-/** APPLIED: the registry changed (for the person `personId`). UNMATCHED: kept for a person to resolve. */
-export type ApplyOutcome = { state: 'APPLIED'; personId: string | null } | { state: 'UNMATCHED' };
+/** APPLIED: the registry changed (for the person `personId`, if it is one of ours). UNMATCHED: kept for a person to resolve. */
+export type ApplyOutcome = { state: 'APPLIED'; personId: string | null } | { state: 'UNMATCHED'; reason: UnmatchedReason };
 
 export type RecordApplier<T extends ExchangedType = ExchangedType> = (ctx: ApplyContext<T>) => Promise<ApplyOutcome>;
 
 /**
  * Thrown by an applier to refuse a record: its savepoint rolls back (the record is not stored) and the partner
- * gets REJECTED with `reason`, an upper-case code the protocol documents. Any other error fails the whole batch
- * (HTTP 500, nothing stored) so the partner retries it later.
+ * gets REJECTED with `reason`, a code the protocol documents. Any other error fails the whole batch (HTTP 500,
+ * nothing stored) so the partner retries it later.
  */
 export class RecordRejected extends Error {
   constructor(
-    public readonly reason: string,
+    public readonly reason: RejectionReason | RegistryRejectionReason,
     public readonly detail: string = reason,
   ) {
     super(`record rejected: ${reason}`);
     this.name = 'RecordRejected';
-    if (!/^[A-Z][A-Z_]{2,40}$/.test(reason)) throw new Error(`rejection reasons are upper-case codes, not ${reason}`);
   }
 }
 
@@ -59,10 +62,18 @@ export function registerApplier<T extends ExchangedType>(type: T, applier: Recor
   };
 }
 
+export interface Applied {
+  state: InboundState;
+  personId: string | null;
+  unmatchedReason: UnmatchedReason | null;
+}
+
 /** Runs the type's applier inside the record's transaction; without one the record stays RECEIVED. */
-export async function applyInbound(ctx: ApplyContext): Promise<{ state: InboundState; personId: string | null }> {
+export async function applyInbound(ctx: ApplyContext): Promise<Applied> {
   const applier = appliers.get(ctx.record.type as ExchangedType);
-  if (!applier) return { state: 'RECEIVED', personId: null };
+  if (!applier) return { state: 'RECEIVED', personId: null, unmatchedReason: null };
   const outcome = await applier(ctx);
-  return outcome.state === 'APPLIED' ? { state: 'APPLIED', personId: outcome.personId } : { state: 'UNMATCHED', personId: null };
+  return outcome.state === 'APPLIED'
+    ? { state: 'APPLIED', personId: outcome.personId, unmatchedReason: null }
+    : { state: 'UNMATCHED', personId: null, unmatchedReason: outcome.reason };
 }

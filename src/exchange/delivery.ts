@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, inArray, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, isNotNull, lte, sql } from 'drizzle-orm';
 import type { Deps } from '../deps';
 import { fetchLimited, OutboundHttpError } from '../http/fetch-limited';
 import { partners } from '../partners/tables';
@@ -106,6 +106,7 @@ export class DeliveryWorker {
         .where(
           and(
             eq(outboundRecords.status, 'QUEUED'),
+            isNotNull(outboundRecords.jwsEnc),
             lte(outboundRecords.nextAttemptAt, sql`now()`),
             eq(partners.status, 'ACTIVE'),
             lte(partners.validFrom, today),
@@ -124,7 +125,7 @@ export class DeliveryWorker {
           attempts: sql`${outboundRecords.attempts} + 1`,
         })
         .where(inArray(outboundRecords.id, due.map((r) => r.id)));
-      return due.map((r) => ({ ...r, attempts: r.attempts + 1 }));
+      return due.map((r) => ({ ...r, jwsEnc: r.jwsEnc!, attempts: r.attempts + 1 }));
     });
   }
 
@@ -163,28 +164,32 @@ export class DeliveryWorker {
     });
   }
 
-  /** Writes the outcomes in id order, the order every multi-row change of the outbox locks rows in. */
+  /**
+   * Writes the outcomes in id order, the order every multi-row change of the outbox locks rows in. Only rows still
+   * QUEUED change: a record cancelled while its push was in flight (consent withdrawn, erasure) stays CANCELLED.
+   */
   private async record(outcomes: Outcome[]): Promise<void> {
     if (outcomes.length === 0) return;
     const { retryBaseMs, retryMaxMs } = this.deps.config.exchange;
     const sorted = [...outcomes].sort((a, b) => (a.id < b.id ? -1 : 1));
+    const queued = eq(outboundRecords.status, 'QUEUED');
     await this.deps.db.transaction(async (tx) => {
       const delivered = sorted.filter((o) => o.kind === 'delivered').map((o) => o.id);
       if (delivered.length) {
         await tx
           .update(outboundRecords)
           .set({ status: 'DELIVERED', deliveredAt: sql`now()`, lastError: null })
-          .where(inArray(outboundRecords.id, delivered));
+          .where(and(inArray(outboundRecords.id, delivered), queued));
       }
       for (const o of sorted) {
         if (o.kind === 'failed') {
-          await tx.update(outboundRecords).set({ status: 'FAILED', lastError: o.reason }).where(eq(outboundRecords.id, o.id));
+          await tx.update(outboundRecords).set({ status: 'FAILED', lastError: o.reason }).where(and(eq(outboundRecords.id, o.id), queued));
         } else if (o.kind === 'retry') {
           const delay = retryDelayMs(o.attempts, retryBaseMs, retryMaxMs);
           await tx
             .update(outboundRecords)
             .set({ nextAttemptAt: sql`now() + make_interval(secs => ${delay / 1000})`, lastError: o.error.slice(0, 200) })
-            .where(eq(outboundRecords.id, o.id));
+            .where(and(eq(outboundRecords.id, o.id), queued));
         }
       }
     });

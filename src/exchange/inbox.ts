@@ -106,7 +106,7 @@ export async function receiveRecords(deps: Deps, caller: Caller, partner: Partne
           if (applied.state !== 'RECEIVED') {
             await sp
               .update(inboundRecords)
-              .set({ state: applied.state, personId: applied.personId, appliedAt: applied.state === 'APPLIED' ? new Date() : null })
+              .set({ ...applied, appliedAt: applied.state === 'APPLIED' ? new Date() : null })
               .where(and(eq(inboundRecords.issuer, partner.countyCode), eq(inboundRecords.id, record.id)));
           }
           return 'ACCEPTED' as const;

@@ -7,8 +7,8 @@ import { newRecordId, parseRecordPayload, RECORD_VERSION, signRecord } from './e
 
 /**
  * The seam for `POST /exchange/v1/lookup`: the registry core answers whether a person who consented to sharing
- * with this partner has this ID number, and with what summary. PHASE 1: no provider is registered, so every
- * lookup answers "not found" (404), exactly as an unknown or unshared person will.
+ * with this partner has this ID number, and with what summary (src/sharing/lookup.ts, registered at start-up).
+ * Without a provider every lookup answers "not found" (404), exactly as an unknown or unshared person does.
  */
 export interface LookupContext {
   /** Read-only use; no transaction is open. */

@@ -123,24 +123,46 @@ export async function requeueOutbound(deps: Deps, caller: Caller, id: string): P
   });
 }
 
-/** The masked ID number of a stored record's subject (the JWS is decrypted; its payload is not re-verified here). */
-export function maskedSubjectOf(deps: Deps, jwsEnc: string): string {
+/**
+ * The subject of a stored record as it was sent (the JWS is decrypted; its payload is not re-verified here); null
+ * once the record was erased. For display and for answering the record (the reply names the same subject).
+ */
+export function storedSubject(deps: Deps, jwsEnc: string | null): { idNumber: string; name: string } | null {
+  if (jwsEnc === null) return null;
   const payload = deps.secrets.decrypt(jwsEnc).split('.')[1] ?? '';
-  const subject = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { subject?: { idNumber?: string } }).subject;
-  return subject?.idNumber?.length === 18 ? maskIdNumber(subject.idNumber) : '******************';
+  const subject = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { subject?: { idNumber?: unknown; name?: unknown } }).subject;
+  return typeof subject?.idNumber === 'string' && typeof subject.name === 'string' ? { idNumber: subject.idNumber, name: subject.name } : null;
+}
+
+/** The subject of a record a partner sent us, as it was sent; null once erased (or unknown). */
+export async function storedInboundSubject(deps: Deps, issuer: string, id: string): Promise<{ idNumber: string; name: string } | null> {
+  const [row] = await deps.db
+    .select({ jwsEnc: inboundRecords.jwsEnc })
+    .from(inboundRecords)
+    .where(and(eq(inboundRecords.issuer, issuer), eq(inboundRecords.id, id)));
+  return storedSubject(deps, row?.jwsEnc ?? null);
+}
+
+/** The masked ID number of a stored record's subject; null once erased. */
+export function maskedSubjectOf(deps: Deps, jwsEnc: string | null): string | null {
+  if (jwsEnc === null) return null;
+  const idNumber = storedSubject(deps, jwsEnc)?.idNumber;
+  return idNumber?.length === 18 ? maskIdNumber(idNumber) : '******************';
 }
 
 /**
  * Re-verifies a stored record now: its signature with any key its issuer ever had (withdrawn and retired ones
  * included: they signed it back then), and that it still says what the row says. For inbound records `keyOf`
- * gives the partner's historical keys (partnerHistoricalKeys, batched by a DataLoader).
+ * gives the partner's historical keys (partnerHistoricalKeys, batched by a DataLoader). Null: erased, nothing to verify.
  */
-export async function reverifyInbound(deps: Deps, row: Pick<InboundRow, 'issuer' | 'id' | 'jwsEnc'>, keyOf: KeyLookup): Promise<boolean> {
+export async function reverifyInbound(deps: Deps, row: Pick<InboundRow, 'issuer' | 'id' | 'jwsEnc'>, keyOf: KeyLookup): Promise<boolean | null> {
+  if (row.jwsEnc === null) return null;
   const opened = await openRecord(deps.secrets.decrypt(row.jwsEnc), keyOf);
   return opened.ok && opened.record.id === row.id && opened.record.iss === row.issuer;
 }
 
-export async function reverifyOutbound(deps: Deps, row: Pick<OutboundRow, 'partnerCode' | 'id' | 'jwsEnc'>): Promise<boolean> {
+export async function reverifyOutbound(deps: Deps, row: Pick<OutboundRow, 'partnerCode' | 'id' | 'jwsEnc'>): Promise<boolean | null> {
+  if (row.jwsEnc === null) return null;
   const opened = await openRecord(deps.secrets.decrypt(row.jwsEnc), (kid) => deps.keys.historicalKey('EXCHANGE', kid));
   return opened.ok && opened.record.id === row.id && opened.record.aud === row.partnerCode && opened.record.iss === deps.config.countyCode;
 }

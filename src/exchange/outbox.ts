@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, isNotNull, ne, sql } from 'drizzle-orm';
 import type { AuditEvent } from '../audit/service';
 import { rows, type Db } from '../db/client';
 import type { Deps } from '../deps';
@@ -22,6 +22,8 @@ export interface QueueRecordInput<T extends ExchangedType = ExchangedType> {
   body: unknown;
   /** Defaults to a new random UUID. */
   id?: string;
+  /** Our resident the record is about, if it is one: consent withdrawal and erasure find their records by it. */
+  personId?: string | null;
 }
 
 export interface QueuedRecord<T extends ExchangedType = ExchangedType> {
@@ -80,6 +82,7 @@ export async function queueRecord<T extends ExchangedType>(deps: Deps, input: Qu
       signedKid: key.kid,
       jwsEnc: deps.secrets.encrypt(jws),
       subjectIdHmac: deps.secrets.hmac(record.subject.idNumber),
+      personId: input.personId ?? null,
     });
     const auditEvent: AuditEvent = { action: 'exchange.queue', targetType: 'OutboundRecord', targetId: record.id, details: { partner: partner.countyCode, type: record.type } };
     return { id: record.id, partnerCode: partner.countyCode, record, auditEvent };
@@ -116,14 +119,22 @@ export async function publishOutbox(db: Db): Promise<number> {
   });
 }
 
-/** Records issued to a partner with a pull number above `afterSeq`, in pull order (one more than asked, for hasMore). */
+/** What a partner may read of what we issued to it: nothing cancelled (never to be sent) or erased. */
+export const readableByPartner = (partnerCode: string) =>
+  and(eq(outboundRecords.partnerCode, partnerCode), ne(outboundRecords.status, 'CANCELLED'), isNotNull(outboundRecords.jwsEnc));
+
+/**
+ * Records issued to a partner with a pull number above `afterSeq`, in pull order (one more than asked, for
+ * hasMore). Cancelled and erased records keep their place in the sequence but are left out.
+ */
 export async function issuedTo(db: Db, partnerCode: string, afterSeq: number, limit: number) {
-  return db
+  const found = await db
     .select({ id: outboundRecords.id, seq: outboundRecords.seq, jwsEnc: outboundRecords.jwsEnc })
     .from(outboundRecords)
-    .where(and(eq(outboundRecords.partnerCode, partnerCode), gt(outboundRecords.seq, afterSeq)))
+    .where(and(readableByPartner(partnerCode), gt(outboundRecords.seq, afterSeq)))
     .orderBy(asc(outboundRecords.seq))
     .limit(limit + 1);
+  return found.map((r) => ({ ...r, jwsEnc: r.jwsEnc! }));
 }
 
 /**

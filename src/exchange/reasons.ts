@@ -22,6 +22,22 @@ export const REJECTION_REASONS = [
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
+/**
+ * Receipt reasons of this registry's own refusals, added as the protocol allows (senders treat every REJECTED
+ * alike): an applier found the record impossible to take for the person it is about. docs/exchange-protocol.md,
+ * section 8, lists them with their meaning.
+ */
+export const REGISTRY_REJECTION_REASONS = [
+  'PERSON_WITHDRAWN',
+  'PERSON_NOT_AWAY',
+  'PERIOD_ALREADY_REPORTED',
+  'UNKNOWN_INQUIRY',
+  'INQUIRY_NOT_OPEN',
+  'SUBJECT_MISMATCH',
+  'REGISTRY_REFUSED',
+] as const;
+export type RegistryRejectionReason = (typeof REGISTRY_REJECTION_REASONS)[number];
+
 export interface Rejection {
   reason: RejectionReason;
   /** For our log and audit only; never sent to the partner. */

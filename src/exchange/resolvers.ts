@@ -1,6 +1,7 @@
 import { decodeCursor, encodeCursor, pageSize } from '../graphql/cursor';
 import type { Resolvers } from '../graphql/generated/types';
-import { listInbound, listOutbound, maskedSubjectOf, requeueOutbound, reverifyInbound, reverifyOutbound } from './monitor';
+import { listInbound, listOutbound, maskedSubjectOf, requeueOutbound, reverifyInbound, reverifyOutbound, storedSubject } from './monitor';
+import { resolveUnmatched } from './resolve';
 
 const isStrings =
   (n: number) =>
@@ -32,6 +33,7 @@ export const exchangeResolvers: Resolvers = {
   },
   Mutation: {
     requeueOutboundRecord: (_, { id }, { deps, caller }) => requeueOutbound(deps, caller, id),
+    resolveUnmatchedRecord: (_, { issuerCountyCode, id, personId }, { deps, caller }) => resolveUnmatched(deps, caller, issuerCountyCode, id, personId),
   },
   Partner: {
     delivery: async (p, _, { loaders }) => {
@@ -54,6 +56,7 @@ export const exchangeResolvers: Resolvers = {
   InboundRecord: {
     issuerCountyCode: (r) => r.issuer,
     subjectIdNumberMasked: (r, _, { deps }) => maskedSubjectOf(deps, r.jwsEnc),
+    subjectName: (r, _, { deps }) => storedSubject(deps, r.jwsEnc)?.name ?? null,
     signatureVerified: (r, _, { deps, loaders }) => reverifyInbound(deps, r, (kid) => loaders.partnerHistoricalKey.load(`${r.issuer}/${kid}`)),
   },
 };

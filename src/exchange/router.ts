@@ -1,11 +1,11 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, isNotNull } from 'drizzle-orm';
 import { auditStandalone } from '../audit/service';
 import type { Deps } from '../deps';
 import { authorizePartner, PolicyDenied } from '../policy/policy';
 import { receiveRecords, MAX_RECORDS_PER_PUSH } from './inbox';
 import { lookupPerson } from './lookup';
-import { decodePullCursor, encodePullCursor, issuedTo, publishOutbox } from './outbox';
+import { decodePullCursor, encodePullCursor, issuedTo, publishOutbox, readableByPartner } from './outbox';
 import { residentIdProblem } from './resident-id';
 import { inboundRecords, outboundRecords } from './tables';
 import { requirePartner, type ExchangeLocals } from './transport';
@@ -74,13 +74,13 @@ export function exchangeRouter(deps: Deps): express.Router {
     const [issued] = await deps.db
       .select({ jwsEnc: outboundRecords.jwsEnc })
       .from(outboundRecords)
-      .where(and(eq(outboundRecords.id, id), eq(outboundRecords.partnerCode, partner.countyCode)));
+      .where(and(eq(outboundRecords.id, id), readableByPartner(partner.countyCode)));
     const [received] = issued
       ? []
       : await deps.db
           .select({ jwsEnc: inboundRecords.jwsEnc })
           .from(inboundRecords)
-          .where(and(eq(inboundRecords.id, id), eq(inboundRecords.issuer, partner.countyCode)));
+          .where(and(eq(inboundRecords.id, id), eq(inboundRecords.issuer, partner.countyCode), isNotNull(inboundRecords.jwsEnc)));
     const found = issued ?? received;
     await auditStandalone(deps.db, caller, {
       action: 'exchange.read',
@@ -89,7 +89,7 @@ export function exchangeRouter(deps: Deps): express.Router {
       outcome: found ? 'SUCCESS' : 'FAILURE',
     });
     if (!found) return void res.status(404).json({ error: 'not_found' });
-    res.json({ record: deps.secrets.decrypt(found.jwsEnc) });
+    res.json({ record: deps.secrets.decrypt(found.jwsEnc!) });
   });
 
   v1.post('/lookup', express.json({ limit: '4kb' }), async (req, res) => {

@@ -1,12 +1,18 @@
 import { sql } from 'drizzle-orm';
 import { bigint, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { partners } from '../partners/tables';
+import { people } from '../people/tables';
 import type { RecordType } from './record-types';
 
 export const INBOUND_STATES = ['RECEIVED', 'APPLIED', 'UNMATCHED'] as const;
 export type InboundState = (typeof INBOUND_STATES)[number];
 
-export const OUTBOUND_STATUSES = ['QUEUED', 'DELIVERED', 'FAILED'] as const;
+/** Why an UNMATCHED record matched no one: no person has its ID number, or the one who has it has another name. */
+export const UNMATCHED_REASONS = ['UNKNOWN_SUBJECT', 'NAME_DIFFERS'] as const;
+export type UnmatchedReason = (typeof UNMATCHED_REASONS)[number];
+
+/** CANCELLED: never to be sent (the person withdrew sharing with that county, or was erased); not pushed, not pulled. */
+export const OUTBOUND_STATUSES = ['QUEUED', 'DELIVERED', 'FAILED', 'CANCELLED'] as const;
 export type OutboundStatus = (typeof OUTBOUND_STATUSES)[number];
 
 /**
@@ -26,22 +32,30 @@ export const inboundRecords = pgTable(
     /** The record's `iat`. */
     issuedAt: timestamp({ withTimezone: true }).notNull(),
     signedKid: text().notNull(),
-    jwsEnc: text().notNull(),
-    /** HMAC of the canonical payload: same id + same hash is a DUPLICATE, same id + other hash is ID_REUSED. */
+    /** Null once erased (the subject's personal data was removed; see erasedAt). */
+    jwsEnc: text(),
+    /**
+     * HMAC of the canonical payload: same id + same hash is a DUPLICATE, same id + other hash is ID_REUSED. Kept
+     * after erasure, so a partner re-sending an erased record gets DUPLICATE and it is not stored again.
+     */
     contentHmac: text().notNull(),
-    /** HMAC of the subject's ID number, for matching to a person of the registry. */
-    subjectIdHmac: text().notNull(),
+    /** HMAC of the subject's ID number, for matching to a person of the registry; null once erased. */
+    subjectIdHmac: text(),
     state: text({ enum: INBOUND_STATES }).notNull(),
-    /** The registry person the record was matched to (set by the registry core's appliers; no FK on this branch). */
-    personId: uuid(),
+    unmatchedReason: text({ enum: UNMATCHED_REASONS }),
+    /** The registry person the record was applied to. */
+    personId: uuid().references(() => people.id, { onDelete: 'set null' }),
     receivedAt: timestamp({ withTimezone: true, precision: 3 }).notNull().defaultNow(),
     appliedAt: timestamp({ withTimezone: true }),
+    /** When the record's personal content was removed (erasure of its subject). */
+    erasedAt: timestamp({ withTimezone: true }),
   },
   (t) => [
     primaryKey({ columns: [t.issuer, t.id] }),
     index('exchange_inbound_received_idx').on(t.receivedAt),
     index('exchange_inbound_state_idx').on(t.state, t.receivedAt),
     index('exchange_inbound_subject_idx').on(t.subjectIdHmac),
+    index('exchange_inbound_person_idx').on(t.personId),
   ],
 );
 
@@ -60,8 +74,12 @@ export const outboundRecords = pgTable(
     type: text().$type<RecordType>().notNull(),
     ref: uuid(),
     signedKid: text().notNull(),
-    jwsEnc: text().notNull(),
-    subjectIdHmac: text().notNull(),
+    /** Null once erased (see erasedAt). */
+    jwsEnc: text(),
+    /** Null once erased. */
+    subjectIdHmac: text(),
+    /** Our resident the record is about, when it is one (records about a partner's resident here have none). */
+    personId: uuid().references(() => people.id, { onDelete: 'set null' }),
     status: text({ enum: OUTBOUND_STATUSES }).notNull().default('QUEUED'),
     attempts: integer().notNull().default(0),
     /** When the worker may (re)try; while a worker holds a claim, the end of its lease. */
@@ -73,6 +91,7 @@ export const outboundRecords = pgTable(
     deliveredAt: timestamp({ withTimezone: true }),
     /** Pull order, assigned after commit by the publish step; null until then. */
     seq: bigint({ mode: 'number' }),
+    erasedAt: timestamp({ withTimezone: true }),
   },
   (t) => [
     uniqueIndex('exchange_outbound_seq_idx').on(t.seq),
@@ -80,6 +99,8 @@ export const outboundRecords = pgTable(
     index('exchange_outbound_due_idx').on(t.status, t.nextAttemptAt),
     index('exchange_outbound_unpublished_idx').on(t.createdAt).where(sql`${t.seq} is null`),
     index('exchange_outbound_kid_idx').on(t.signedKid).where(sql`${t.status} = 'QUEUED'`),
+    index('exchange_outbound_person_idx').on(t.personId),
+    index('exchange_outbound_subject_idx').on(t.subjectIdHmac),
   ],
 );
 

@@ -15,6 +15,10 @@ import { dependantsOf, loadPeople, type Dependant, type Person } from '../people
 import { lastReportsOf, loadReports, type StatusReport } from '../reports/service';
 import type { VerificationKey } from '../exchange/envelope';
 import { historyOfPartners, keysOfPartners, partnerHistoricalKeys, type PartnerHistoryEntry, type PartnerKey } from '../partners/service';
+import { servicesDeliveredTo, type ServiceDelivered } from '../assistance/service';
+import { inquiriesAbout, inquiryHistory, type Inquiry, type InquiryEvent } from '../inquiries/service';
+import { activeLiaisonsIn } from '../liaisons/service';
+import { loadNotices, noticeHistory, type IncomingNotice, type IncomingNoticeEvent } from '../notices/service';
 
 /** One loader keyed by id: fetches a batch, returns results in key order (undefined where missing). */
 function byKey<T, K extends string>(fetch: (keys: readonly K[]) => Promise<T[]>, keyOf: (row: T) => K) {
@@ -65,6 +69,15 @@ export function createLoaders(deps: Deps) {
     partnerHistoricalKey: new DataLoader<string, VerificationKey | undefined>((ids) => partnerHistoricalKeys(db, ids)),
     deliveryStats: new DataLoader<string, DeliveryStats>((codes) => deliveryStats(db, codes)),
     partnerHistory: groupedBy<PartnerHistoryEntry>((codes) => historyOfPartners(db, codes), (h) => h.countyCode),
+    /** Active liaison contacts by county code. */
+    liaisonsByCounty: groupedBy<LiaisonContact>((codes) => activeLiaisonsIn(db, codes), (l) => l.countyCode),
+    notice: byKey<IncomingNotice, string>((ids) => loadNotices(db, ids), (n) => n.id),
+    noticeHistory: groupedBy<IncomingNoticeEvent>((ids) => noticeHistory(db, ids), (e) => e.noticeId),
+    inquiryHistory: groupedBy<InquiryEvent>((ids) => inquiryHistory(db, ids), (e) => e.inquiryId),
+    inquiriesByPerson: groupedBy<Inquiry>((ids) => inquiriesAbout(db, 'personId', ids), (i) => i.personId!),
+    inquiriesByNotice: groupedBy<Inquiry>((ids) => inquiriesAbout(db, 'noticeId', ids), (i) => i.noticeId!),
+    servicesByPerson: groupedBy<ServiceDelivered>((ids) => servicesDeliveredTo(db, 'personId', ids), (s) => s.personId!),
+    servicesByNotice: groupedBy<ServiceDelivered>((ids) => servicesDeliveredTo(db, 'noticeId', ids), (s) => s.noticeId!),
   };
 }
 

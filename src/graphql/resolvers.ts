@@ -13,6 +13,10 @@ import { remindersResolvers } from '../reminders/resolvers';
 import { reportsResolvers } from '../reports/resolvers';
 import { partnerResolvers } from '../partners/resolvers';
 import { supervisionResolvers } from '../supervision/resolvers';
+import { assistanceResolvers } from '../assistance/resolvers';
+import { inquiriesResolvers } from '../inquiries/resolvers';
+import { noticesResolvers } from '../notices/resolvers';
+import { sharingResolvers } from '../sharing/resolvers';
 import type { Resolvers } from './generated/types';
 import { DateScalar, DateTimeScalar, JSONScalar } from './scalars';
 
@@ -64,4 +68,8 @@ export const resolvers = merge(
   ratingsResolvers,
   supervisionResolvers,
   remindersResolvers,
+  noticesResolvers,
+  inquiriesResolvers,
+  assistanceResolvers,
+  sharingResolvers,
 );

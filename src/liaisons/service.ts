@@ -1,6 +1,6 @@
 import { and, asc, eq, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/service';
-import type { Db } from '../db/client';
+import { anyOfIds, lookupMany, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, notFound, requireUuid } from '../errors';
 import type { Caller } from '../policy/actor';
@@ -81,4 +81,16 @@ export async function requireLiaison(db: Db, field: string, id: string): Promise
   const [row] = await db.select().from(liaisonContacts).where(eq(liaisonContacts.id, requireUuid(field, id)));
   if (!row) throw badInput(field, 'no such liaison contact');
   return row;
+}
+
+/** Batch: the active liaison contacts of these counties, by name (a partner's side, or ours). */
+export function activeLiaisonsIn(db: Db, countyCodes: readonly string[]): Promise<LiaisonContact[]> {
+  return lookupMany(db, 'liaisons_in', countyCodes, (d) =>
+    d
+      .select()
+      .from(liaisonContacts)
+      .where(and(anyOfIds(liaisonContacts.countyCode, 'text'), eq(liaisonContacts.active, true)))
+      .orderBy(asc(liaisonContacts.name), asc(liaisonContacts.id))
+      .prepare('liaisons_in'),
+  );
 }

@@ -9,7 +9,10 @@ import { authorize } from '../policy/policy';
 import { statusReports } from '../reports/tables';
 import { dependants, people } from './tables';
 
-/** Other modules remove what they hold about erased people (memberships, stored exchange records). */
+/**
+ * Other modules remove what they hold about erased people (memberships, stored exchange records). Steps run before
+ * the people rows are anonymised, so they can still read them (e.g. the ID number hash).
+ */
 type ErasureStep = (tx: Db, personIds: string[]) => Promise<void>;
 const steps: ErasureStep[] = [];
 export function onErasure(step: ErasureStep): void {
@@ -57,6 +60,8 @@ export async function eraseExpiredRecords(deps: Deps, caller: Caller, now = new 
 }
 
 async function eraseTx(tx: Db, ids: string[]): Promise<void> {
+  // Other modules first, while the rows still hold the ID number hash they may match records by.
+  for (const step of steps) await step(tx, ids);
   await tx
     .update(people)
     .set({
@@ -87,5 +92,4 @@ async function eraseTx(tx: Db, ids: string[]): Promise<void> {
     .update(depositComplaints)
     .set({ description: ERASED_NAME, resolution: sql`case when ${depositComplaints.resolution} is null then null else ${ERASED_NAME} end` })
     .where(inArray(depositComplaints.agreementId, tx.select({ id: agreements.id }).from(agreements).where(anyOf(agreements.personId, ids))));
-  for (const step of steps) await step(tx, ids);
 }

@@ -103,6 +103,25 @@ const RULES = {
   'notification.manage': { roles: ADMIN, within: 'county' },
   /** Every user reads their own in-app messages (the service filters to the caller). */
   'message.read': { roles: ANY_STAFF, within: 'county' },
+
+  /** Link an UNMATCHED inbound record to a person (the appliers then ask for the change itself). */
+  'exchange.resolve': { roles: ADMIN, within: 'county' },
+  /** Send a record about our resident to a partner county (departure, notification, inquiry). */
+  'exchange.share': { roles: REGISTRY_WRITERS, within: 'record' },
+  'inquiry.read': { roles: REGISTRY_READERS, within: 'record' },
+  /** Verify, answer, close an inquiry; link an unmatched one to a person. County-level ones: administrators. */
+  'inquiry.handle': { roles: REGISTRY_WRITERS, within: 'record' },
+  /** A partner's INQUIRY or INQUIRY_REPLY arriving. */
+  'inquiry.receive': { roles: [], within: 'county', partners: true },
+  /** Incoming notices: partner counties' residents coming here (we are the destination). */
+  'notice.read': { roles: ADMIN, within: 'county' },
+  'notice.handle': { roles: ADMIN, within: 'county' },
+  /** Who calls the arriving person: the administrators who handle the notice. */
+  'notice.fullPhone': { roles: ADMIN, within: 'county' },
+  /** A partner's DEPARTURE, and its later news about that person (contact change, return home, service). */
+  'notice.receive': { roles: [], within: 'county', partners: true },
+  'assistance.read': { roles: REGISTRY_READERS, within: 'record' },
+  'assistance.record': { roles: REGISTRY_WRITERS, within: 'record', partners: true },
 } as const satisfies Record<string, Rule>;
 
 export type Action = keyof typeof RULES;

@@ -53,7 +53,7 @@ describe('queueRecord', () => {
     const q = await queue({ type: 'INQUIRY', body: { ...BODIES.INQUIRY, urgency: 'URGENT' } });
     const [row] = await db().select().from(outboundRecords).where(eq(outboundRecords.id, q.id));
     expect(row).toMatchObject({ partnerCode: '320506', type: 'INQUIRY', status: 'QUEUED', attempts: 0, seq: null });
-    const jws = t.server.deps.secrets.decrypt(row!.jwsEnc);
+    const jws = t.server.deps.secrets.decrypt(row!.jwsEnc!);
     expect(row!.jwsEnc).not.toContain(jws.split('.')[1]!.slice(0, 40));
     expect(decodeProtectedHeader(jws)).toEqual({ alg: 'ES256', kid: row!.signedKid, typ: 'hl-record+jws' });
     // a partner verifies it with nothing but our public JWKS

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { createLocalJWKSet, importJWK, jwtVerify, type CryptoKey, type JSONWebKeySet } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { openRecord } from '../../src/exchange/envelope';
-import { AUTH_FAILURES, REJECTION_REASONS } from '../../src/exchange/reasons';
+import { AUTH_FAILURES, REGISTRY_REJECTION_REASONS, REJECTION_REASONS } from '../../src/exchange/reasons';
 import { parseJwks } from '../../src/partners/jwks';
 
 /** The examples in the normative protocol page must be real: they are verified here with the server's own code. */
@@ -17,6 +17,8 @@ describe('docs/exchange-protocol.md and operations.md', () => {
   it('document every receipt reason and every authentication failure the code can produce', () => {
     const table = doc.slice(doc.indexOf('| reason | the record...'));
     for (const code of REJECTION_REASONS) expect(table, code).toContain(`| \`${code}\` |`);
+    const registryTable = doc.slice(doc.indexOf('| reason | this registry refused the record because...'));
+    for (const code of REGISTRY_REJECTION_REASONS) expect(registryTable, code).toContain(`| \`${code}\` |`);
     const operations = fs.readFileSync('docs/operations.md', 'utf8');
     for (const code of AUTH_FAILURES) expect(operations, code).toContain(`\`${code}\``);
   });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agreement, FakePartner, REGISTER } from '../helpers/partner';
 import { register, SUBMIT } from '../helpers/registry';
 import { SEED, startTestServer, type TestServer } from '../helpers/server';
 
@@ -45,5 +46,24 @@ describe('liaison contacts', () => {
     expect(byLiaison.data?.people.totalCount).toBe(1);
     const bad = await t.gql(SUBMIT, { input: { personId: p.id, period: '2026-09', arrival: 'LIAISON', liaisonContactId: '00000000-0000-4000-8000-000000000000' } }, official.token);
     expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'liaisonContactId' });
+  });
+
+  it('are shown on each side of a partner agreement: theirs by the partner’s county code, ours by our own', async () => {
+    const liangxi = await FakePartner.start('320213', t.config.countyCode);
+    try {
+      const reg = await t.gql(REGISTER, { input: agreement(liangxi) }, admin.token);
+      expect(reg.errors).toBeUndefined();
+      await t.gql(CREATE, { input: { name: '孔丽', organisation: '梁溪区流动人口服务站', countyCode: '320213' } }, admin.token);
+      const gone = await t.gql(CREATE, { input: { name: '曹军', organisation: '梁溪区某街道', countyCode: '320213' } }, admin.token);
+      await t.gql(`mutation { updateLiaisonContact(id: "${gone.data!.createLiaisonContact.id}", input: { active: false }) { id } }`, {}, admin.token);
+      await t.gql(CREATE, { input: { name: '陈刚', organisation: '睢宁县流动人口服务中心', countyCode: t.config.countyCode } }, admin.token);
+      const r = await t.gql(`{ partner(countyCode: "320213") { liaisonContacts { name organisation } ourLiaisonContacts { name countyCode } } }`, {}, admin.token);
+      expect(r.data?.partner).toEqual({
+        liaisonContacts: [{ name: '孔丽', organisation: '梁溪区流动人口服务站' }],
+        ourLiaisonContacts: [{ name: '陈刚', countyCode: t.config.countyCode }],
+      });
+    } finally {
+      await liangxi.close();
+    }
   });
 });

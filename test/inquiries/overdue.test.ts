@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openInquiriesPastDue } from '../../src/inquiries/service';
+import { agreement, FakePartner, REGISTER } from '../helpers/partner';
+import { BODIES } from '../helpers/records';
+import { activeAgreement, nextIdNumber, register } from '../helpers/registry';
+import { SEED, startTestServer, type TestServer } from '../helpers/server';
+
+/** Overdue inquiries on both sides: partners' ones we have not answered, ours they have not. */
+let t: TestServer;
+let admin: string;
+let wangji: string;
+let wuzhong: FakePartner;
+const ids: Record<string, string> = {};
+
+beforeAll(async () => {
+  t = await startTestServer();
+  admin = (await t.user({ role: 'COUNTY_ADMIN' })).token;
+  wangji = (await t.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageWangji })).token;
+  const shuanggou = (await t.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageShuanggou })).token;
+  wuzhong = await FakePartner.start('320506', t.config.countyCode);
+  await t.gql(REGISTER, { input: agreement(wuzhong) }, admin);
+  const resident = async (token: string, village: string, name: string) => {
+    const idNumber = nextIdNumber();
+    const p = await register(t, token, { name, idNumber, homeVillageCode: village });
+    await activeAgreement(t, token, p.id, { sharingCounties: ['320506'], validTo: '2027-12-31' });
+    return { id: p.id, subject: { idNumber, name } };
+  };
+  const a = await resident(wangji, SEED.villageWangji, '甲');
+  const b = await resident(shuanggou, SEED.villageShuanggou, '乙');
+  const ask = (subject: { idNumber: string; name: string }, dueOn: string) => wuzhong.record({ type: 'INQUIRY', subject, body: { ...BODIES.INQUIRY, dueOn } });
+  const records = [ask(a.subject, '2026-11-25'), ask(b.subject, '2026-12-10'), ask({ idNumber: nextIdNumber(), name: '丙' }, '2026-11-24')];
+  const res = await fetch(`${t.url}/exchange/v1/records`, { method: 'POST', headers: { authorization: `Bearer ${wuzhong.token()}`, 'content-type': 'application/json' }, body: JSON.stringify({ records }) });
+  const [ra, rb, rc] = ((await res.json()) as { receipts: { id: string }[] }).receipts.map((r) => r.id);
+  const all = (await t.gql(`{ inquiries(first: 200) { edges { node { id recordId } } } }`, {}, admin)).data!.inquiries.edges.map((e: any) => e.node);
+  const byRecord = (id: string) => all.find((n: any) => n.recordId === id).id;
+  ids.aIn = byRecord(ra!);
+  ids.bIn = byRecord(rb!);
+  ids.unknown = byRecord(rc!);
+  const sent = await t.gql(
+    `mutation($p: ID!) { sendInquiry(input: { personId: $p, partnerCountyCode: "320506", purpose: SERVICE_FOLLOW_UP, question: "工资追回了吗", urgency: NORMAL, dueOn: "2026-11-26" }) { id } }`,
+    { p: a.id },
+    wangji,
+  );
+  ids.aOut = sent.data!.sendInquiry.id;
+});
+afterAll(async () => {
+  await wuzhong.close();
+  await t.close();
+});
+
+const pastDue = async (scope: Parameters<typeof openInquiriesPastDue>[1]) => (await openInquiriesPastDue(t.server.deps.db, scope)).map((i) => i.id);
+const OVERDUE = `query($f: InquiryFilter, $asOf: Date) { inquiries(filter: $f, asOf: $asOf) { asOf edges { node { id overdue(asOf: $asOf) } } } }`;
+
+describe('overdue inquiries', () => {
+  it('openInquiriesPastDue: open ones due before asOf, both directions, soonest due first, by village or town', async () => {
+    expect(await pastDue({ asOf: '2026-11-27' })).toEqual([ids.unknown, ids.aIn, ids.aOut]);
+    // due on the day itself is not overdue yet
+    expect(await pastDue({ asOf: '2026-11-25' })).toEqual([ids.unknown]);
+    expect(await pastDue({ asOf: '2026-11-27', villageCode: SEED.villageWangji })).toEqual([ids.aIn, ids.aOut]);
+    expect(await pastDue({ asOf: '2026-12-11', townCode: SEED.townShuanggou })).toEqual([ids.bIn]);
+    expect(await pastDue({ asOf: '2026-12-11', townCode: SEED.townWangji })).toEqual([ids.aIn, ids.aOut]);
+    await expect(pastDue({ asOf: '2026-13-01' })).rejects.toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'asOf' } });
+  });
+
+  it('lists them per jurisdiction in GraphQL, and an answered or closed inquiry is no longer overdue', async () => {
+    const mine = await t.gql(OVERDUE, { f: { overdue: true }, asOf: '2026-11-27' }, wangji);
+    expect(mine.data!.inquiries).toEqual({ asOf: '2026-11-27', edges: [{ node: { id: ids.aIn, overdue: true } }, { node: { id: ids.aOut, overdue: true } }] });
+    const county = await t.gql(OVERDUE, { f: { overdue: true, direction: 'INBOUND' }, asOf: '2026-11-27' }, admin);
+    expect(county.data!.inquiries.edges.map((e: any) => e.node.id)).toEqual([ids.unknown, ids.aIn]);
+    const notYet = await t.gql(OVERDUE, { f: { overdue: false }, asOf: '2026-11-27' }, admin);
+    expect(notYet.data!.inquiries.edges.map((e: any) => e.node)).toEqual([{ id: ids.bIn, overdue: false }]);
+
+    await t.gql(`mutation { answerInquiry(id: "${ids.aIn}", result: DECLINED, answer: "本人不在") { status } }`, {}, wangji);
+    await t.gql(`mutation { closeInquiry(id: "${ids.aOut}") { status } }`, {}, wangji);
+    expect(await pastDue({ asOf: '2026-11-27' })).toEqual([ids.unknown]);
+    const after = await t.gql(OVERDUE, { f: { overdue: true }, asOf: '2026-11-27' }, wangji);
+    expect(after.data!.inquiries.edges).toEqual([]);
+  });
+});
