@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { and, asc, desc, eq, gt, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { actorColumns, type Caller } from '../policy/actor';
@@ -18,21 +19,48 @@ export interface AuditEvent {
 // Any constant works; it only has to be the same everywhere so chained inserts take turns.
 const CHAIN_LOCK_KEY = 7_301_324;
 
+/** An event and who caused it, waiting to be written. */
+export interface PendingAudit {
+  caller: Caller;
+  event: AuditEvent;
+}
+
+const collecting = new AsyncLocalStorage<PendingAudit[]>();
+
 /**
  * Appends one entry to the audit chain. Call it inside the transaction that makes the change, as its last
  * statement: it takes a transaction-scoped lock so the chain stays linear, and the lock is held until commit.
+ * Inside `collectAudit` the entry is only collected, for the batch that runs it to write with all the others.
  */
 export async function appendAudit(tx: Db, caller: Caller, event: AuditEvent): Promise<void> {
   await appendAuditMany(tx, caller, [event]);
 }
 
 export async function appendAuditMany(tx: Db, caller: Caller, events: AuditEvent[]): Promise<void> {
-  if (events.length === 0) return;
+  const collected = collecting.getStore();
+  if (collected) collected.push(...events.map((event) => ({ caller, event })));
+  else await writeAudit(tx, events.map((event) => ({ caller, event })));
+}
+
+/**
+ * Runs `fn` (a step of a batch, e.g. one inbound record in its savepoint) collecting the audit entries its services
+ * append instead of writing them, so a batch takes the chain's lock once, at its end, rather than holding it from its
+ * first record on. If `fn` throws, its entries are dropped with its changes.
+ */
+export async function collectAudit<T>(fn: () => Promise<T>): Promise<{ result: T; pending: PendingAudit[] }> {
+  const pending: PendingAudit[] = [];
+  const result = await collecting.run(pending, fn);
+  return { result, pending };
+}
+
+/** Writes entries to the chain under its lock (the batch's last statement). */
+export async function writeAudit(tx: Db, entries: PendingAudit[]): Promise<void> {
+  if (entries.length === 0) return;
   await tx.execute(sql`select pg_advisory_xact_lock(${CHAIN_LOCK_KEY})`);
   const [last] = await tx.select({ hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.id)).limit(1);
   let prevHash = last?.hash ?? GENESIS_HASH;
   const at = new Date();
-  const values = events.map((event) => {
+  const values = entries.map(({ caller, event }) => {
     const fields = {
       at,
       ...actorColumns(caller.actor),
@@ -49,12 +77,12 @@ export async function appendAuditMany(tx: Db, caller: Caller, events: AuditEvent
     prevHash = hash;
     return { ...fields, hash };
   });
-  await tx.insert(auditLog).values(values);
+  for (let i = 0; i < values.length; i += 1000) await tx.insert(auditLog).values(values.slice(i, i + 1000));
 }
 
 /** For events outside any change (a refused request, a failed login): a transaction of its own. */
 export async function auditStandalone(db: Db, caller: Caller, event: AuditEvent): Promise<void> {
-  await db.transaction((tx) => appendAudit(tx, caller, event));
+  await db.transaction((tx) => writeAudit(tx, [{ caller, event }]));
 }
 
 export interface ChainReport {

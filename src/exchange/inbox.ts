@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import { appendAuditMany, type AuditEvent } from '../audit/service';
+import { collectAudit, writeAudit, type AuditEvent, type PendingAudit } from '../audit/service';
 import type { Deps } from '../deps';
 import { partnerSigningKey, type Partner } from '../partners/service';
 import type { Caller } from '../policy/actor';
@@ -66,18 +66,20 @@ export async function receiveRecords(deps: Deps, caller: Caller, partner: Partne
   const checked = await Promise.all(batch.map((jws) => check(deps, partner, jws, lookup)));
   return deps.db.transaction(async (tx) => {
     const receipts: Receipt[] = [];
-    const audit: AuditEvent[] = [];
+    const audit: PendingAudit[] = [];
+    const receipt = (event: AuditEvent) => audit.push({ caller, event });
     for (const c of checked) {
       if (!c.ok) {
         receipts.push({ id: c.id, status: 'REJECTED', reason: c.reason });
-        audit.push(receiveEvent(c.id, 'DENIED', { reason: c.reason, detail: c.detail }));
+        receipt(receiveEvent(c.id, 'DENIED', { reason: c.reason, detail: c.detail }));
         continue;
       }
       const { record } = c;
       const hash = contentHmac((v) => deps.secrets.hmac(v), c.payload);
       const subjectIdHmac = deps.secrets.hmac(record.subject.idNumber);
       try {
-        const status = await tx.transaction(async (sp) => {
+        // The record's services audit into `pending`, written with the batch's receipts at the end.
+        const { result: status, pending } = await collectAudit(() => tx.transaction(async (sp) => {
           const [stored] = await sp
             .insert(inboundRecords)
             .values({
@@ -110,16 +112,17 @@ export async function receiveRecords(deps: Deps, caller: Caller, partner: Partne
               .where(and(eq(inboundRecords.issuer, partner.countyCode), eq(inboundRecords.id, record.id)));
           }
           return 'ACCEPTED' as const;
-        });
+        }));
         receipts.push({ id: record.id, status });
-        audit.push(receiveEvent(record.id, 'SUCCESS', { type: record.type, status }));
+        audit.push(...pending);
+        receipt(receiveEvent(record.id, 'SUCCESS', { type: record.type, status }));
       } catch (e) {
         if (!(e instanceof RecordRejected)) throw e;
         receipts.push({ id: record.id, status: 'REJECTED', reason: e.reason });
-        audit.push(receiveEvent(record.id, 'DENIED', { type: record.type, reason: e.reason, detail: e.detail }));
+        receipt(receiveEvent(record.id, 'DENIED', { type: record.type, reason: e.reason, detail: e.detail }));
       }
     }
-    await appendAuditMany(tx, caller, audit);
+    await writeAudit(tx, audit);
     return receipts;
   });
 }

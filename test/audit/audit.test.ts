@@ -1,6 +1,6 @@
 import { count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendAudit, verifyAuditChain } from '../../src/audit/service';
+import { appendAudit, collectAudit, verifyAuditChain, writeAudit } from '../../src/audit/service';
 import { auditLog, users } from '../../src/db/schema';
 import { systemCaller } from '../../src/policy/actor';
 import { startTestServer, SEED, type TestServer } from '../helpers/server';
@@ -49,6 +49,28 @@ describe('audit log', () => {
     expect(again.errors?.[0]?.extensions.code).toBe('CONFLICT');
     expect(await auditCount()).toBe(before);
     expect(await db().select().from(users).where(eq(users.username, 'once'))).toHaveLength(1);
+  });
+
+  it('collects the entries of a batch step and writes them once at the end; a failed step leaves none', async () => {
+    const before = await auditCount();
+    const caller = systemCaller('batch');
+    const kept = await collectAudit(async () => {
+      await appendAudit(db(), caller, { action: 'batch.kept', targetId: 'a' });
+      await appendAudit(db(), caller, { action: 'batch.kept', targetId: 'b' });
+      return 'done';
+    });
+    await expect(collectAudit(async () => {
+      await appendAudit(db(), caller, { action: 'batch.dropped' });
+      throw new Error('this step fails');
+    })).rejects.toThrow('this step fails');
+    // Nothing is written while collecting.
+    expect(await auditCount()).toBe(before);
+    expect(kept.result).toBe('done');
+    await db().transaction((tx) => writeAudit(tx, kept.pending));
+    const rows = await db().select().from(auditLog).where(eq(auditLog.action, 'batch.kept'));
+    expect(rows.map((r) => r.targetId).sort()).toEqual(['a', 'b']);
+    expect(await db().select().from(auditLog).where(eq(auditLog.action, 'batch.dropped'))).toHaveLength(0);
+    expect((await verifyAuditChain(db())).ok).toBe(true);
   });
 
   it('refuses UPDATE and DELETE on the log at the database', async () => {
