@@ -17,7 +17,7 @@ const EnvSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
-  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(2).max(200).default(10),
   COUNTY_CODE: z.string().regex(divisionCode, 'must be a 6-digit GB/T 2260 county code').default('320324'),
   DIVISIONS_FILE: z.string().optional(),
   SECRETS_FILE: z.string().optional(),
@@ -27,8 +27,15 @@ const EnvSchema = z.object({
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   LOGIN_LOCK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  TRUST_PROXY: boolish.default(false),
+  TRUST_PROXY: z
+    .string()
+    .refine(
+      (v) => /^(false|\d{1,2})$/.test(v) || v.split(',').every((a) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(a.trim())),
+      'false, a number of proxy hops, or a comma-separated list of proxy addresses/CIDRs (true would trust any client-sent X-Forwarded-For)',
+    )
+    .default('false'),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
+  GRAPHQL_MAX_FIELDS: z.coerce.number().int().min(10).max(100_000).default(500),
   TIME_ZONE: z
     .string()
     .refine((tz) => Intl.supportedValuesOf('timeZone').includes(tz) || tz === 'UTC', 'unknown IANA time zone')
@@ -91,8 +98,11 @@ export interface Config {
   loginMaxFailures: number;
   loginLockSeconds: number;
   logLevel: string;
-  trustProxy: boolean;
+  /** Express 'trust proxy': false, a hop count, or the proxies' addresses (never a blanket true). */
+  trustProxy: false | number | string[];
   graphqlMaxDepth: number;
+  /** Most fields one operation may ask for, fragments expanded and aliases counted apart. */
+  graphqlMaxFields: number;
   timeZone: string;
   /** Days after a period's end before its report counts as overdue. */
   reportGraceDays: number;
@@ -192,8 +202,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     loginMaxFailures: e.LOGIN_MAX_FAILURES,
     loginLockSeconds: e.LOGIN_LOCK_SECONDS,
     logLevel: e.LOG_LEVEL,
-    trustProxy: e.TRUST_PROXY,
+    trustProxy: e.TRUST_PROXY === 'false' ? false : /^\d+$/.test(e.TRUST_PROXY) ? Number(e.TRUST_PROXY) : e.TRUST_PROXY.split(',').map((a) => a.trim()),
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
+    graphqlMaxFields: e.GRAPHQL_MAX_FIELDS,
     timeZone: e.TIME_ZONE,
     reportGraceDays: e.REPORT_GRACE_DAYS,
     dueSoonDays: e.DUE_SOON_DAYS,

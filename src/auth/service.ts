@@ -1,7 +1,7 @@
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { appendAudit, auditStandalone } from '../audit/service';
-import { prepared, type Db } from '../db/client';
+import { prepared, rows, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { AppError, badInput, conflict, notFound, requireUuid, tooManyRequests, unauthenticated } from '../errors';
 import { requireDivision } from '../jurisdiction/divisions';
@@ -175,29 +175,39 @@ export async function getUser(deps: Deps, caller: Caller, id: string): Promise<U
 
 const IP_FAILURE_FACTOR = 10;
 
-async function lockedFor(db: Db, keys: string[]): Promise<number> {
-  const now = new Date();
-  let wait = 0;
-  for (const key of keys) {
-    const [row] = await db.select().from(loginThrottle).where(and(eq(loginThrottle.key, key), gt(loginThrottle.lockedUntil, now)));
-    if (row?.lockedUntil) wait = Math.max(wait, Math.ceil((row.lockedUntil.getTime() - now.getTime()) / 1000));
-  }
-  return wait;
-}
-
-async function recordFailure(db: Db, key: string, limit: number, lockSeconds: number): Promise<void> {
-  // One statement, so concurrent failures from several instances all count.
-  await db.execute(sql`
+/**
+ * Counts an attempt before the password is checked, in one statement, so parallel attempts from any number of
+ * instances all count and none gets past the limit. Returns the seconds to wait when the key is locked.
+ */
+async function reserveAttempt(db: Db, key: string, limit: number, lockSeconds: number): Promise<number> {
+  const [row] = await rows<{ failures: number; wait: number }>(
+    db,
+    sql`
     insert into login_throttle (key, failures, window_started_at, locked_until)
-    values (${key}, 1, now(), case when ${limit} <= 1 then now() + make_interval(secs => ${lockSeconds}) end)
+    values (${key}, 1, now(), case when ${limit} < 1 then now() + make_interval(secs => ${lockSeconds}) end)
     on conflict (key) do update set
       failures = case when login_throttle.window_started_at < now() - make_interval(secs => ${lockSeconds})
                       then 1 else login_throttle.failures + 1 end,
       window_started_at = case when login_throttle.window_started_at < now() - make_interval(secs => ${lockSeconds})
                       then now() else login_throttle.window_started_at end,
-      locked_until = case when login_throttle.window_started_at >= now() - make_interval(secs => ${lockSeconds})
-                           and login_throttle.failures + 1 >= ${limit}
-                      then now() + make_interval(secs => ${lockSeconds}) else login_throttle.locked_until end`);
+      locked_until = case
+        when login_throttle.locked_until > now() then login_throttle.locked_until
+        when login_throttle.window_started_at >= now() - make_interval(secs => ${lockSeconds})
+             and login_throttle.failures + 1 > ${limit} then now() + make_interval(secs => ${lockSeconds})
+        else null end
+    returning failures, coalesce(ceil(extract(epoch from (locked_until - now()))), 0)::int as wait`,
+  );
+  return Math.max(0, row?.wait ?? 0);
+}
+
+/** A successful login gives back the attempt it reserved (and forgets the username's failures). */
+async function releaseAttempts(db: Db, username: string, ip: string | undefined, lockSeconds: number): Promise<void> {
+  await db.delete(loginThrottle).where(eq(loginThrottle.key, `user:${username}`));
+  if (ip) await db.update(loginThrottle).set({ failures: sql`greatest(${loginThrottle.failures} - 1, 0)` }).where(eq(loginThrottle.key, `ip:${ip}`));
+  // Old windows of names nobody uses again would otherwise pile up.
+  await db.execute(sql`delete from login_throttle where key in (
+    select key from login_throttle where window_started_at < now() - make_interval(secs => ${lockSeconds * 2})
+      and (locked_until is null or locked_until < now()) limit 100)`);
 }
 
 export interface LoginResult {
@@ -214,30 +224,27 @@ export interface LoginResult {
 export async function login(deps: Deps, caller: Caller, rawUsername: string, password: string): Promise<LoginResult> {
   const { loginMaxFailures: limit, loginLockSeconds: lockSeconds } = deps.config;
   const username = rawUsername.trim().toLowerCase();
-  const keys = [`user:${username}`, ...(caller.ip ? [`ip:${caller.ip}`] : [])];
-  const wait = await lockedFor(deps.db, keys);
+  // Usernames typed at a login prompt are sometimes passwords: the audit keeps a keyed hash of an unknown one.
+  const who = (user: User | undefined) => (user ? { targetType: 'User', targetId: user.id } : { details: { usernameHash: deps.secrets.hmac(`login:${username}`).slice(0, 16) } });
+  const wait = Math.max(
+    await reserveAttempt(deps.db, `user:${username}`, limit, lockSeconds),
+    caller.ip ? await reserveAttempt(deps.db, `ip:${caller.ip}`, limit * IP_FAILURE_FACTOR, lockSeconds) : 0,
+  );
   if (wait > 0) {
-    await auditStandalone(deps.db, caller, { action: 'auth.login', outcome: 'DENIED', details: { username, reason: 'LOCKED' } });
+    const [known] = await deps.db.select().from(users).where(eq(users.username, username));
+    await auditStandalone(deps.db, caller, { action: 'auth.login', outcome: 'DENIED', ...who(known), details: { reason: 'LOCKED', ...who(known).details } });
     throw tooManyRequests('Too many failed attempts; try again later', wait);
   }
   const [user] = await deps.db.select().from(users).where(eq(users.username, username));
   const ok = await verifyPassword(password, user?.passwordHash ?? (await DUMMY_HASH_PROMISE));
   const reason = !user ? 'UNKNOWN_USER' : !ok ? 'BAD_PASSWORD' : user.disabledAt ? 'DISABLED' : null;
   if (reason || !user) {
-    await recordFailure(deps.db, `user:${username}`, limit, lockSeconds);
-    if (caller.ip) await recordFailure(deps.db, `ip:${caller.ip}`, limit * IP_FAILURE_FACTOR, lockSeconds);
-    await auditStandalone(deps.db, caller, {
-      action: 'auth.login',
-      outcome: 'FAILURE',
-      targetType: 'User',
-      ...(user ? { targetId: user.id } : {}),
-      details: { username, reason },
-    });
+    await auditStandalone(deps.db, caller, { action: 'auth.login', outcome: 'FAILURE', ...who(user), details: { reason, ...who(user).details } });
     throw new AppError('UNAUTHENTICATED', 'Invalid username or password');
   }
   const issued = await deps.tokens.issue({ sub: user.id, role: user.role, scope: user.scope, ver: user.tokenVersion });
   await deps.db.transaction(async (tx) => {
-    await tx.delete(loginThrottle).where(eq(loginThrottle.key, `user:${username}`));
+    await releaseAttempts(tx, username, caller.ip, lockSeconds);
     await tx.update(users).set({ lastLoginAt: new Date() }).where(eq(users.id, user.id));
     const userCaller: Caller = { ...caller, actor: actorOf(user) };
     await appendAudit(tx, userCaller, { action: 'auth.login', targetType: 'User', targetId: user.id });

@@ -81,6 +81,8 @@ export class TokenService {
         maxTokenAge: this.ttlSeconds + 60,
         clockTolerance: 30,
       });
+      // jose accepts an audience list containing ours; a token for us names only us.
+      if (payload.aud !== this.audience) return undefined;
       if (typeof payload.role !== 'string' || typeof payload.ver !== 'number') return undefined;
       return payload as JWTPayload & AccessClaims;
     } catch (e) {

@@ -1,6 +1,7 @@
 import { boot, type Booted } from '../bootstrap';
 import { ConfigError, loadConfig } from '../config';
-import { createLogger } from '../logger';
+import { AppError } from '../errors';
+import { createLogger, safeError } from '../logger';
 
 /** Boots the registry without HTTP, runs one command against it, and closes it again. */
 export async function withRegistry(task: (booted: Booted) => Promise<void>): Promise<void> {
@@ -12,7 +13,9 @@ export async function withRegistry(task: (booted: Booted) => Promise<void>): Pro
   } catch (e) {
     process.exitCode = 1;
     if (e instanceof ConfigError) process.stderr.write(`${e.message}\n`);
-    else process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+    else if (e instanceof AppError || !(e instanceof Error)) process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+    // A failed statement's message can carry personal data: only its SQLSTATE and names are shown.
+    else process.stderr.write(`error: ${JSON.stringify(safeError(e).type === 'DatabaseError' ? safeError(e) : e.message)}\n`);
   } finally {
     await booted?.database.close();
   }

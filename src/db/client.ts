@@ -25,6 +25,8 @@ export interface Database {
 
 export const migrationsFolder = path.join(projectRoot, 'drizzle');
 
+const MIGRATION_LOCK_KEY = 7_301_320;
+
 export interface OpenOptions {
   databaseUrl?: string | undefined;
   /** PGlite data directory, or `memory://` for a throwaway database. */
@@ -47,7 +49,18 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     return {
       db,
       engine: 'postgres',
-      migrate: () => migratePostgres(db as never, { migrationsFolder }),
+      migrate: async () => {
+        // Instances starting together would each apply a pending migration: one session lock makes them take turns
+        // (the later ones then find nothing to do).
+        const lock = await client.reserve();
+        try {
+          await lock`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+          await migratePostgres(db as never, { migrationsFolder });
+        } finally {
+          await lock`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.catch(() => undefined);
+          lock.release();
+        }
+      },
       close: () => client.end({ timeout: 5 }),
     };
   }

@@ -13,7 +13,8 @@ function parseDate(v: unknown): string {
 
 function parseDateTime(v: unknown): Date {
   const d = typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(v) ? new Date(v) : undefined;
-  if (!d || Number.isNaN(d.getTime())) throw badInput('dateTime', `not an ISO 8601 date-time: ${String(v)}`);
+  // Years before 1900 or after 2999 are typing mistakes here (and year 0 is outside what PostgreSQL stores).
+  if (!d || Number.isNaN(d.getTime()) || d.getUTCFullYear() < 1900 || d.getUTCFullYear() > 2999) throw badInput('dateTime', `not an ISO 8601 date-time: ${String(v)}`);
   return d;
 }
 

@@ -10,7 +10,8 @@ import { authenticate } from '../auth/service';
 import type { Deps } from '../deps';
 import { AppError } from '../errors';
 import { createContext, type GraphQLContext } from '../graphql/context';
-import { depthLimit } from '../graphql/depth-limit';
+import { sizeLimit } from '../graphql/size-limit';
+import { textGuard } from '../graphql/text-guard';
 import { resolvers } from '../graphql/resolvers';
 import { loadTypeDefs } from '../graphql/sdl';
 import { PolicyDenied } from '../policy/policy';
@@ -26,22 +27,25 @@ const REQUEST_ERROR_CODES = new Set([
   'PERSISTED_QUERY_NOT_SUPPORTED',
 ]);
 
-/** Refusals by the policy are worth an audit row of their own (the refused change itself left none). */
+/**
+ * Refusals by the policy are worth an audit row (the refused change itself left none): one per request, however
+ * many fields were refused, so a request full of refused aliases cannot flood the chain.
+ */
 function auditDenials(deps: Deps): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       return {
         async didEncounterErrors({ errors, contextValue, operationName }) {
-          for (const e of errors) {
+          const denied = errors.flatMap((e) => {
             const original = unwrapResolverError(e);
-            if (original instanceof PolicyDenied) {
-              await auditStandalone(deps.db, contextValue.caller, {
-                action: original.action,
-                outcome: 'DENIED',
-                details: { operation: operationName ?? null, path: e.path?.join('.') ?? null },
-              });
-            }
-          }
+            return original instanceof PolicyDenied ? [{ action: original.action, path: e.path?.join('.') ?? null }] : [];
+          });
+          if (denied.length === 0 || !contextValue) return;
+          await auditStandalone(deps.db, contextValue.caller, {
+            action: denied[0]!.action,
+            outcome: 'DENIED',
+            details: { operation: operationName ?? null, path: denied[0]!.path, refusals: denied.length, actions: [...new Set(denied.map((d) => d.action))].slice(0, 20) },
+          });
         },
       };
     },
@@ -63,8 +67,10 @@ export function createApollo(deps: Deps, httpServer: http.Server): ApolloServer<
     typeDefs: loadTypeDefs(),
     resolvers,
     introspection: !config.isProduction,
+    // main.ts owns SIGTERM/SIGINT: it stops Apollo, then the workers and the database, then exits 0.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
-    validationRules: [depthLimit(config.graphqlMaxDepth)],
+    validationRules: [sizeLimit(config.graphqlMaxDepth, config.graphqlMaxFields)],
     logger: {
       debug: (m) => logger.debug(m),
       info: (m) => logger.info(m),
@@ -77,6 +83,7 @@ export function createApollo(deps: Deps, httpServer: http.Server): ApolloServer<
       ApolloServerPluginCacheControlDisabled(),
       ...(config.isProduction ? [ApolloServerPluginLandingPageDisabled()] : []),
       auditDenials(deps),
+      textGuard<GraphQLContext>(),
     ],
     formatError: (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
       const original = appErrorIn(error) ?? unwrapResolverError(error);
@@ -88,9 +95,10 @@ export function createApollo(deps: Deps, httpServer: http.Server): ApolloServer<
       if (typeof code === 'string' && REQUEST_ERROR_CODES.has(code)) {
         return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code } };
       }
+      // The message of an internal error can carry personal data (a failed statement's values): never sent.
       logger.error({ err: original }, 'internal error in GraphQL request');
       return {
-        message: config.isProduction ? 'Internal server error' : `Internal server error: ${formatted.message}`,
+        message: 'Internal server error',
         locations: formatted.locations,
         path: formatted.path,
         extensions: { code: 'INTERNAL_SERVER_ERROR' },

@@ -5,6 +5,7 @@ import { todayIn } from '../calendar';
 import { anyOfIds, lookupMany, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, conflict, notFound, requireUuid } from '../errors';
+import { isUuidCursor } from '../graphql/cursor';
 import { requireDivision } from '../jurisdiction/divisions';
 import { requireLiaison } from '../liaisons/service';
 import { actorColumns, type Caller } from '../policy/actor';
@@ -257,7 +258,7 @@ export interface PeopleFilter {
 
 export type PeopleCursor = [string, string];
 export const isPeopleCursor = (v: unknown): v is PeopleCursor =>
-  Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && /^[0-9a-f-]{36}$/.test(v[1]);
+  Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && isUuidCursor(v[1]);
 
 function peopleWhere(deps: Deps, caller: Caller, f: PeopleFilter): SQL | undefined {
   const where = scopeConditions(caller.actor, 'person.read', people.homeVillageCode, people.homeTownCode, f.villageCode, f.townCode);

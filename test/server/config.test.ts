@@ -60,3 +60,12 @@ describe('configuration', () => {
     expect(r.stderr).toContain('PORT');
   });
 });
+
+describe('proxies', () => {
+  it('takes a hop count or proxy addresses, and refuses a blanket true', () => {
+    expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 10.1.2.3' }).trustProxy).toEqual(['10.0.0.0/8', '10.1.2.3']);
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY/);
+  });
+});

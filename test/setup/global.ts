@@ -23,7 +23,7 @@ export default async function setup(project: TestProject) {
     await admin.unsafe(`create database ${template}`);
     const u = new URL(url);
     u.pathname = `/${template}`;
-    const database = await openDatabase({ databaseUrl: u.toString(), poolMax: 1 });
+    const database = await openDatabase({ databaseUrl: u.toString(), poolMax: 2 });
     await database.migrate();
     await database.close();
     project.provide('pgTemplate', template);
