@@ -7,11 +7,15 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { hashPassword } from '../src/auth/passwords';
 import { boot } from '../src/bootstrap';
 import { addDays, todayIn } from '../src/calendar';
 import { loadConfig } from '../src/config';
+import type { Deps } from '../src/deps';
 import { createLogger } from '../src/logger';
+import { registerPartner } from '../src/partners/service';
+import { systemCaller } from '../src/policy/actor';
 import { makeMobile, makeResidentId } from '../src/people/fixtures';
 import { maskIdNumber } from '../src/people/identity';
 import { nextDue, nextPeriod, periodContaining, type Cadence, type Period } from '../src/reports/periods';
@@ -47,6 +51,43 @@ function cell(v: string | number | null | undefined): string {
 }
 const line = (cells: (string | number | null | undefined)[]) => cells.map(cell).join('\t') + '\n';
 
+/** 50 partner counties of the province and its neighbours: prefecture 3201-3213, counties 02-06 (not ours). */
+const PARTNER_CODES = Array.from({ length: 13 }, (_, p) => Array.from({ length: 5 }, (_, c) => `32${String(p + 1).padStart(2, '0')}${String(c + 2).padStart(2, '0')}`))
+  .flat()
+  .filter((c) => c !== COUNTY)
+  .slice(0, 50);
+const ALL_TYPES = ['DEPARTURE', 'ARRIVAL', 'STATUS_REPORT', 'CONTACT_UPDATE', 'RETURN_HOME', 'SERVICE_DELIVERED', 'INQUIRY', 'INQUIRY_REPLY'];
+
+/**
+ * Bilateral agreements (each partner with a real key pair, its JWKS pasted as for an air-gapped partner) and 100
+ * hometown associations, each with 500 members living in its host city. Both stages skip what exists.
+ */
+async function partnersAndAssociations(deps: Deps, sql: postgres.Sql): Promise<void> {
+  const caller = systemCaller('bench-generator');
+  const known = new Set((await sql<{ c: string }[]>`select county_code as c from partners`).map((r) => r.c));
+  for (const code of PARTNER_CODES.filter((c) => !known.has(c))) {
+    const { publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk = await exportJWK(publicKey);
+    const kid = await calculateJwkThumbprint(jwk, 'sha256');
+    await registerPartner(deps, caller, {
+      countyCode: code, name: `County ${code}`, baseUrl: `https://c${code}.partners.example`, validFrom: '2020-01-01', validTo: '2099-12-31',
+      inboundTypes: ALL_TYPES, outboundTypes: ALL_TYPES, lookupAllowed: true, jwks: JSON.stringify({ keys: [{ ...jwk, kid, alg: 'ES256', use: 'sig' }] }),
+    });
+  }
+  const [{ n: existing } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from associations`;
+  for (let a = existing; a < 100; a++) {
+    const host = DESTINATIONS[a % DESTINATIONS.length]!;
+    const [assoc] = await sql<{ id: string }[]>`insert into associations (name, host_city_code, host_chamber, status)
+      values (${`睢宁老乡会 ${a + 1}`}, ${host}, ${'睢宁商会'}, 'ACTIVE') returning id`;
+    const offset = Math.floor(a / DESTINATIONS.length) * 500;
+    await sql`with picked as (select id, departure_date from people where current_county_code = ${host} order by id offset ${offset} limit 500),
+      m as (insert into association_members (association_id, person_id, role, status, joined_on)
+            select ${assoc!.id}, id, 'MEMBER', 'ACTIVE', departure_date from picked returning person_id)
+      insert into consents (person_id, kind, scope, method, given_on)
+      select p.id, 'ASSOCIATION_MEMBERSHIP', ${assoc!.id}, 'PAPER', p.departure_date from picked p`;
+  }
+}
+
 async function main() {
   const url = requireDatabaseUrl();
   const total = arg('people', 1_000_000);
@@ -63,7 +104,6 @@ async function main() {
   const config = loadConfig({ ...process.env, DATABASE_URL: url, SECRETS_FILE: benchSecretsFile, DIVISIONS_FILE: divisionsFile, COUNTY_CODE: COUNTY, LOG_LEVEL: 'warn' });
   const { deps, database } = await boot(config, { logger: createLogger('warn') });
   const secrets = deps.secrets;
-  await database.close();
   const sql = postgres(url, { max: 4, onnotice: () => {}, ...({ socket: noDelaySocket } as object) });
   const started = Date.now();
   const today = todayIn(config.timeZone);
@@ -159,11 +199,15 @@ async function main() {
       for (let next = queue.shift(); next; next = queue.shift()) await loadVillage(...next);
     }),
   );
+  await partnersAndAssociations(deps, sql);
+  await database.close();
   process.stderr.write('analyze...\n');
   await sql`analyze`;
   const counts = await sql`select (select count(*) from people)::int as people, (select count(*) from agreements)::int as agreements,
     (select count(*) from status_reports)::int as reports, (select count(*) from consents)::int as consents,
-    (select count(*) from agreements where status = 'ACTIVE' and next_due_on < ${today})::int as overdue`;
+    (select count(*) from agreements where status = 'ACTIVE' and next_due_on < ${today})::int as overdue,
+    (select count(*) from partners)::int as partners, (select count(*) from associations)::int as associations,
+    (select count(*) from association_members)::int as members`;
   const seconds = (Date.now() - started) / 1000;
   const result = { seconds, loadedVillages: todo.length, ...counts[0] };
   console.log(result);
