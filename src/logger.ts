@@ -3,6 +3,8 @@ import { pino, type Logger } from 'pino';
 export type { Logger };
 
 const SQLSTATE = /^[0-9A-Z]{5}$/;
+/** postgres.js's own failures (CONNECTION_CLOSED, CONNECT_TIMEOUT, ...): names, never values. */
+const DRIVER_CODE = /^[A-Z][A-Z_]{5,40}$/;
 
 /**
  * What of an error may be logged. A failed query's error (drizzle wraps it as "Failed query: ... params: ...") and
@@ -16,9 +18,13 @@ export function safeError(err: unknown): Record<string, unknown> {
     | { code: string; constraint_name?: string; constraint?: string; table_name?: string; table?: string; column_name?: string; column?: string; routine?: string }
     | undefined;
   if (db || chain.some((e) => e && typeof e === 'object' && 'params' in e)) {
+    const driver = chain.find((e) => typeof (e as { code?: unknown }).code === 'string' && DRIVER_CODE.test((e as { code: string }).code)) as
+      | { code: string }
+      | undefined;
     return {
       type: 'DatabaseError',
       sqlState: db?.code ?? null,
+      driverCode: db ? null : (driver?.code ?? null),
       constraint: db?.constraint_name ?? db?.constraint ?? null,
       table: db?.table_name ?? db?.table ?? null,
       column: db?.column_name ?? db?.column ?? null,

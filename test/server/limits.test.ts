@@ -63,6 +63,13 @@ describe('internal errors', () => {
     expect(logged).not.toContain('张三');
     expect(safeError(caught)).toMatchObject({ type: 'DatabaseError', sqlState: expect.stringMatching(/^22/) });
   });
+
+  it('name a driver failure by its code, so connection trouble is told apart from a refused statement', () => {
+    const lost = Object.assign(new Error('write CONNECTION_CLOSED 127.0.0.1:5432'), { code: 'CONNECTION_CLOSED' });
+    const wrapped = Object.assign(new Error('Failed query: select 1 params: 13812345678'), { params: ['13812345678'], cause: lost });
+    expect(safeError(wrapped)).toMatchObject({ type: 'DatabaseError', sqlState: null, driverCode: 'CONNECTION_CLOSED' });
+    expect(JSON.stringify(safeError(wrapped))).not.toContain('13812345678');
+  });
 });
 
 describe('malformed arguments', () => {
