@@ -67,6 +67,8 @@ export function createApollo(deps: Deps, httpServer: http.Server): ApolloServer<
     typeDefs: loadTypeDefs(),
     resolvers,
     introspection: !config.isProduction,
+    // Without introspection, "Did you mean ...?" suggestions would still let a stranger map the schema field by field.
+    hideSchemaDetailsFromClientErrors: config.isProduction,
     // main.ts owns SIGTERM/SIGINT: it stops Apollo, then the workers and the database, then exits 0.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,

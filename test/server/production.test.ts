@@ -19,6 +19,13 @@ describe('production mode', () => {
     expect(r.data).toBeUndefined();
   });
 
+  it('does not suggest field names in validation errors', async () => {
+    const r = await t.gql('{ peopl { id } }');
+    expect(r.errors?.[0]?.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(r.errors?.[0]?.message).toContain('peopl');
+    expect(r.errors?.[0]?.message).not.toMatch(/did you mean/i);
+  });
+
   it('has no landing page', async () => {
     const res = await fetch(`${t.url}/graphql`, { headers: { accept: 'text/html' } });
     expect(res.headers.get('content-type') ?? '').not.toContain('text/html');
