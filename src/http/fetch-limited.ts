@@ -19,13 +19,18 @@ export interface LimitedResponse {
  * fetch() for URLs partners gave us: a hard timeout over the whole exchange, no redirects (a partner URL must not
  * bounce us elsewhere), and at most `maxBytes` of body read. Non-2xx answers still return their (bounded) body.
  */
-export async function fetchLimited(url: string, init: RequestInit, opts: { timeoutMs: number; maxBytes: number }): Promise<LimitedResponse> {
-  const signal = AbortSignal.timeout(opts.timeoutMs);
+export async function fetchLimited(
+  url: string,
+  init: RequestInit,
+  opts: { timeoutMs: number; maxBytes: number; /** Aborts the request early (e.g. on shutdown). */ signal?: AbortSignal },
+): Promise<LimitedResponse> {
+  const signal = opts.signal ? AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), opts.signal]) : AbortSignal.timeout(opts.timeoutMs);
+  const stopped = () => (opts.signal?.aborted ? 'aborted' : `timed out after ${opts.timeoutMs} ms`);
   let res: Response;
   try {
     res = await fetch(url, { ...init, signal, redirect: 'manual' });
   } catch (e) {
-    throw new OutboundHttpError(signal.aborted ? `timed out after ${opts.timeoutMs} ms` : `unreachable: ${causeOf(e)}`);
+    throw new OutboundHttpError(signal.aborted ? stopped() : `unreachable: ${causeOf(e)}`);
   }
   if (res.status >= 300 && res.status < 400) {
     await res.body?.cancel();
@@ -52,7 +57,7 @@ export async function fetchLimited(url: string, init: RequestInit, opts: { timeo
     }
   } catch (e) {
     if (e instanceof OutboundHttpError) throw e;
-    throw new OutboundHttpError(signal.aborted ? `timed out after ${opts.timeoutMs} ms` : `read failed: ${causeOf(e)}`, res.status);
+    throw new OutboundHttpError(signal.aborted ? stopped() : `read failed: ${causeOf(e)}`, res.status);
   }
   return { status: res.status, contentType: res.headers.get('content-type'), text: Buffer.concat(chunks).toString('utf8') };
 }
