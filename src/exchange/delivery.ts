@@ -221,7 +221,13 @@ export class DeliveryWorker {
           headers: { authorization: `Bearer ${await signTransportToken(deps, partnerCode)}`, 'content-type': 'application/json' },
           body: JSON.stringify({ records: batch.map((r) => deps.secrets.decrypt(r.jwsEnc)) }),
         },
-        { timeoutMs: deps.config.exchange.pushTimeoutMs, maxBytes: MAX_RECEIPTS_BYTES, signal: this.abort.signal },
+        {
+          timeoutMs: deps.config.exchange.pushTimeoutMs,
+          maxBytes: MAX_RECEIPTS_BYTES,
+          allowHttp: deps.config.exchange.allowHttp,
+          allowPrivateAddresses: deps.config.exchange.allowPrivateAddresses,
+          signal: this.abort.signal,
+        },
       );
       if (res.status === 413 || res.status >= 500) {
         deps.logger.warn({ partner: partnerCode, status: res.status, records: batch.length }, 'exchange push refused; halving the batch');
