@@ -49,6 +49,7 @@ const EnvSchema = z.object({
   EXCHANGE_JWKS_MAX_BYTES: z.coerce.number().int().min(1_024).max(1_048_576).default(65_536),
   EXCHANGE_MAX_BODY_BYTES: z.coerce.number().int().min(65_536).max(67_108_864).default(8_388_608),
   EXCHANGE_ALLOW_HTTP: boolish.default(false),
+  EXCHANGE_ALLOW_PRIVATE_ADDRESSES: boolish.default(false),
   EXCHANGE_DELIVERY_ENABLED: boolish.default(true),
   EXCHANGE_DELIVERY_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(10_000),
   EXCHANGE_DELIVERY_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(100),
@@ -146,8 +147,13 @@ export interface ExchangeConfig {
   jwksMaxBytes: number;
   /** Largest request body /exchange/v1 accepts. */
   maxBodyBytes: number;
-  /** Partner URLs may be plain http:// (always true outside production). */
+  /** Partner URLs may be plain http:// (tests, benchmarks, a closed network); otherwise https only. */
   allowHttp: boolean;
+  /**
+   * Partner URLs may name or resolve to loopback, private or link-local addresses (tests, benchmarks, partners on
+   * a private network); otherwise only public addresses are reached.
+   */
+  allowPrivateAddresses: boolean;
   deliveryEnabled: boolean;
   deliveryIntervalMs: number;
   deliveryBatchSize: number;
@@ -215,7 +221,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       fetchTimeoutMs: e.EXCHANGE_FETCH_TIMEOUT_MS,
       jwksMaxBytes: e.EXCHANGE_JWKS_MAX_BYTES,
       maxBodyBytes: e.EXCHANGE_MAX_BODY_BYTES,
-      allowHttp: e.EXCHANGE_ALLOW_HTTP || e.NODE_ENV !== 'production',
+      allowHttp: e.EXCHANGE_ALLOW_HTTP,
+      allowPrivateAddresses: e.EXCHANGE_ALLOW_PRIVATE_ADDRESSES,
       deliveryEnabled: e.EXCHANGE_DELIVERY_ENABLED,
       deliveryIntervalMs: e.EXCHANGE_DELIVERY_INTERVAL_MS,
       deliveryBatchSize: e.EXCHANGE_DELIVERY_BATCH_SIZE,

@@ -9,7 +9,27 @@ import type { RecordType } from './record-types';
  * field is a malformed body (the protocol is versioned by `v`, and we collect no more than it names).
  */
 
-const text = (max: number) => z.string().min(1).max(max);
+/**
+ * Control characters (C0, DEL, C1) have no place in a record's text: they garble the registry's screens, logs and
+ * exports. One-line fields (names, places, employers) refuse them all; free text (note, question, answer) may
+ * break lines (tab, LF, CR), as the registry's own inputs may.
+ */
+const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+const CONTROL_BUT_LINE_BREAKS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+/** 1-max characters on one line, no control characters. */
+export const text = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((v) => !CONTROL.test(v), 'must not contain control characters');
+/** 1-max characters of free text: line breaks and tabs allowed, no other control character. */
+const freeText = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((v) => !CONTROL_BUT_LINE_BREAKS.test(v), 'must not contain control characters other than tab and line breaks');
 const IsoDate = z.string().refine(isIsoDate, 'must be a real date, YYYY-MM-DD');
 const CountyCode = z.string().regex(/^\d{6}$/, 'must be a 6-digit county code');
 /** Normalised mainland mobile number: no +86, spaces or hyphens. */
@@ -63,20 +83,20 @@ export const BODY_SCHEMAS = {
       .array(ServiceKind)
       .max(SERVICE_KINDS.length)
       .refine((a) => new Set(a).size === a.length, 'must not repeat a need'),
-    note: text(500).optional(),
+    note: freeText(500).optional(),
   }),
   CONTACT_UPDATE: z
     .strictObject({ phone: Phone.optional(), place: Place.optional(), employer: text(200).optional() })
     .refine((b) => b.phone !== undefined || b.place !== undefined || b.employer !== undefined, 'must change at least one of phone, place, employer'),
   RETURN_HOME: z.strictObject({ returnedOn: IsoDate }),
-  SERVICE_DELIVERED: z.strictObject({ service: ServiceKind, deliveredOn: IsoDate, note: text(500).optional() }),
+  SERVICE_DELIVERED: z.strictObject({ service: ServiceKind, deliveredOn: IsoDate, note: freeText(500).optional() }),
   INQUIRY: z.strictObject({
     purpose: z.enum(INQUIRY_PURPOSES),
-    question: text(1000),
+    question: freeText(1000),
     urgency: z.enum(URGENCIES),
     dueOn: IsoDate.optional(),
   }),
-  INQUIRY_REPLY: z.strictObject({ result: z.enum(REPLY_RESULTS), answer: text(2000) }),
+  INQUIRY_REPLY: z.strictObject({ result: z.enum(REPLY_RESULTS), answer: freeText(2000) }),
   STATUS_SUMMARY: z.strictObject({
     status: z.enum(SUMMARY_STATUSES),
     place: z.strictObject({ countyCode: CountyCode, town: text(50).optional() }),

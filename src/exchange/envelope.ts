@@ -3,7 +3,7 @@ import { CompactSign, compactVerify, decodeProtectedHeader, type CryptoKey, type
 import { z } from 'zod';
 import { canonicalJson } from '../audit/chain';
 import type { SigningAlg, SigningKey } from '../keys/keystore';
-import { parseBody, type RecordBody } from './bodies';
+import { parseBody, text, type RecordBody } from './bodies';
 import { protocolDate } from '../calendar';
 import { isRecordType, type RecordType } from './record-types';
 import type { Rejection } from './reasons';
@@ -99,7 +99,7 @@ const Envelope = z.strictObject({
   type: z.string(),
   // Up to 2100-01-01: a sane instant, so it always converts to a timestamp.
   iat: z.int().min(0).max(4_102_444_800),
-  subject: z.strictObject({ idNumber: z.string(), name: z.string().min(1).max(50) }),
+  subject: z.strictObject({ idNumber: z.string(), name: text(50) }),
   ref: Uuid.optional(),
   body: z.unknown(),
 });

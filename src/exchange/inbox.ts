@@ -6,7 +6,7 @@ import type { Caller } from '../policy/actor';
 import { allowsInbound } from './agreement';
 import { applyInbound, RecordRejected } from './appliers';
 import { contentHmac, parseRecordPayload, verifyRecordSignature, type KeyLookup, type RecordEnvelope } from './envelope';
-import type { Rejection } from './reasons';
+import { clip, type Rejection } from './reasons';
 import type { ExchangedType } from './record-types';
 import { inboundRecords } from './tables';
 
@@ -21,6 +21,25 @@ export interface Receipt {
 type Checked =
   | { ok: true; jws: string; kid: string; payload: unknown; record: RecordEnvelope<ExchangedType> }
   | ({ ok: false; id: string | null } & Rejection);
+
+/**
+ * SQLSTATE classes of a statement the database refused for its data: 22 (data exception: too long, out of range,
+ * bad encoding) and 23 (integrity constraint). Such a record is refused on its own (STORAGE_REFUSED); anything else
+ * (connection lost, deadlock, a missing table) is our fault and fails the batch, so the partner retries it.
+ */
+const REFUSED_DATA = /^2[23][0-9A-Z]{3}$/;
+
+function refusedByDatabase(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && REFUSED_DATA.test(code)) {
+      const c = e as { constraint_name?: string; constraint?: string; table_name?: string; table?: string; column_name?: string; column?: string };
+      // Names only: the database's message may quote the values (personal data).
+      return `SQLSTATE ${code} ${[c.table_name ?? c.table, c.column_name ?? c.column, c.constraint_name ?? c.constraint].filter(Boolean).join(' ')}`.trim();
+    }
+  }
+  return undefined;
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -71,7 +90,7 @@ export async function receiveRecords(deps: Deps, caller: Caller, partner: Partne
     for (const c of checked) {
       if (!c.ok) {
         receipts.push({ id: c.id, status: 'REJECTED', reason: c.reason });
-        receipt(receiveEvent(c.id, 'DENIED', { reason: c.reason, detail: c.detail }));
+        receipt(receiveEvent(c.id, 'DENIED', { reason: c.reason, detail: clip(c.detail) }));
         continue;
       }
       const { record } = c;
@@ -117,9 +136,12 @@ export async function receiveRecords(deps: Deps, caller: Caller, partner: Partne
         audit.push(...pending);
         receipt(receiveEvent(record.id, 'SUCCESS', { type: record.type, status }));
       } catch (e) {
-        if (!(e instanceof RecordRejected)) throw e;
-        receipts.push({ id: record.id, status: 'REJECTED', reason: e.reason });
-        receipt(receiveEvent(record.id, 'DENIED', { type: record.type, reason: e.reason, detail: e.detail }));
+        const refused = e instanceof RecordRejected ? e : refusedByDatabase(e);
+        if (refused === undefined) throw e;
+        const { reason, detail } = typeof refused === 'string' ? { reason: 'STORAGE_REFUSED' as const, detail: refused } : refused;
+        if (typeof refused === 'string') deps.logger.warn({ partner: partner.countyCode, record: record.id, detail }, 'exchange record refused by the database');
+        receipts.push({ id: record.id, status: 'REJECTED', reason });
+        receipt(receiveEvent(record.id, 'DENIED', { type: record.type, reason, detail: clip(detail) }));
       }
     }
     await writeAudit(tx, audit);

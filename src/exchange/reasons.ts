@@ -35,8 +35,17 @@ export const REGISTRY_REJECTION_REASONS = [
   'INQUIRY_NOT_OPEN',
   'SUBJECT_MISMATCH',
   'REGISTRY_REFUSED',
+  'STORAGE_REFUSED',
 ] as const;
 export type RegistryRejectionReason = (typeof REGISTRY_REJECTION_REASONS)[number];
+
+/** Longest free-text detail kept in an audit entry: details can quote what a partner (or an attacker) sent. */
+export const MAX_AUDIT_DETAIL_CHARS = 300;
+
+/** A detail string cut to a bounded size for the audit table and the log. */
+export function clip(value: string, max = MAX_AUDIT_DETAIL_CHARS): string {
+  return value.length <= max ? value : `${value.slice(0, max)}... (${value.length} chars)`;
+}
 
 export interface Rejection {
   reason: RejectionReason;

@@ -82,6 +82,11 @@ export const outboundRecords = pgTable(
     personId: uuid().references(() => people.id, { onDelete: 'set null' }),
     status: text({ enum: OUTBOUND_STATUSES }).notNull().default('QUEUED'),
     attempts: integer().notNull().default(0),
+    /**
+     * The claim of the delivery worker pushing the record now (a random token per run): only the holder may renew
+     * the lease or record the outcome. Null when no one holds it.
+     */
+    claimToken: uuid(),
     /** When the worker may (re)try; while a worker holds a claim, the end of its lease. */
     nextAttemptAt: timestamp({ withTimezone: true, precision: 3 }).notNull().defaultNow(),
     lastAttemptAt: timestamp({ withTimezone: true }),

@@ -68,6 +68,8 @@ export async function fetchJwks(url: string, config: ExchangeConfig): Promise<Pa
     const res = await fetchLimited(url, { headers: { accept: 'application/jwk-set+json, application/json' } }, {
       timeoutMs: config.fetchTimeoutMs,
       maxBytes: config.jwksMaxBytes,
+      allowHttp: config.allowHttp,
+      allowPrivateAddresses: config.allowPrivateAddresses,
     });
     if (res.status !== 200) throw new OutboundHttpError(`answered HTTP ${res.status}`, res.status);
     text = res.text;

@@ -11,6 +11,7 @@ import { EXCHANGED_TYPES, type ExchangedType } from '../exchange/record-types';
 import { isIsoDate } from '../calendar';
 import { systemCaller, type Caller } from '../policy/actor';
 import { authorize } from '../policy/policy';
+import { hostProblem } from '../http/addresses';
 import { fetchJwks, parseJwks, type PartnerJwk } from './jwks';
 import { nextPartnerStatus, type PartnerAction } from './lifecycle';
 import { partnerHistory, partnerKeys, partners, type PartnerKeyAlg, type PartnerStatus } from './tables';
@@ -63,6 +64,9 @@ function checkUrl(deps: Deps, field: string, raw: string): string {
     throw badInput(field, deps.config.exchange.allowHttp ? 'must be http(s)' : 'must be https (set EXCHANGE_ALLOW_HTTP to allow http)');
   }
   if (url.username || url.password || url.hash || url.search) throw badInput(field, 'must not carry credentials, a query or a fragment');
+  // Names are checked again on every request, against what they resolve to (src/http/addresses.ts).
+  const problem = deps.config.exchange.allowPrivateAddresses ? null : hostProblem(url);
+  if (problem) throw badInput(field, `${problem} (set EXCHANGE_ALLOW_PRIVATE_ADDRESSES to allow private addresses)`);
   return url.toString().replace(/\/+$/, '');
 }
 

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
-import { and, count, eq } from 'drizzle-orm';
+import { and, count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inboundRecords, outboundRecords } from '../../src/db/schema';
+import { auditLog, inboundRecords, outboundRecords } from '../../src/db/schema';
 import { agreement, FakePartner, partnerKey, REGISTER } from '../helpers/partner';
 import { BODIES, SUBJECTS } from '../helpers/records';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -140,6 +140,55 @@ describe('POST /exchange/v1/records', () => {
     const mixed = await push([cases[0]![1], valid, cases[4]![1]]);
     expect(mixed.body.receipts.map((r: any) => r.status)).toEqual(['REJECTED', 'ACCEPTED', 'REJECTED']);
     expect((await written()).inbound).toBe(before.inbound + 1);
+  });
+
+  it('refuses text with control characters per record, naming the field in the audit entry', async () => {
+    const cases: [string, string, Record<string, unknown>, string][] = [
+      ['NUL in the subject name', 'ARRIVAL', { subject: { idNumber: SUBJECTS[0].idNumber, name: '张\u0000三' }, body: BODIES.ARRIVAL }, 'MALFORMED_ENVELOPE'],
+      ['escape sequence in the employer', 'ARRIVAL', { body: { ...BODIES.ARRIVAL, employer: 'ok\u001b[2Jfactory' } }, 'MALFORMED_BODY'],
+      ['line break in a town', 'STATUS_REPORT', { body: { ...BODIES.STATUS_REPORT, place: { countyCode: '320506', town: '郭巷\n街道' } } }, 'MALFORMED_BODY'],
+      ['C1 control in a note', 'SERVICE_DELIVERED', { body: { ...BODIES.SERVICE_DELIVERED, note: 'a\u0085b' } }, 'MALFORMED_BODY'],
+      ['bell in a question', 'INQUIRY', { body: { ...BODIES.INQUIRY, question: 'ring\u0007' } }, 'MALFORMED_BODY'],
+    ];
+    const before = await written();
+    const jws = cases.map(([, type, opts]) => wuzhong.record({ type, ...opts } as any));
+    const r = await push(jws);
+    expect(r.body.receipts.map((x: any) => x.reason)).toEqual(cases.map(([, , , reason]) => reason));
+    expect(await written()).toEqual(before);
+    const [audit] = await db().select({ details: auditLog.details }).from(auditLog).where(eq(auditLog.targetId, r.body.receipts[1].id));
+    expect(audit!.details).toMatchObject({ reason: 'MALFORMED_BODY', detail: expect.stringMatching(/^employer: .*control characters/) });
+    // Free text may break lines.
+    const multiline = wuzhong.record({ type: 'SERVICE_DELIVERED', body: { ...BODIES.SERVICE_DELIVERED, note: '第一行\r\n第二行\t完' } });
+    expect((await push([multiline])).body.receipts[0]).toMatchObject({ status: 'ACCEPTED' });
+  });
+
+  it('turns a record the database refuses into a per-record STORAGE_REFUSED, keeping the rest of the batch', async () => {
+    const refusedRef = crypto.randomUUID();
+    await db().execute(sql.raw(`alter table exchange_inbound_records add constraint hl_test_refuse check (ref is distinct from '${refusedRef}')`));
+    try {
+      const before = await written();
+      const batch = [
+        wuzhong.record({ type: 'CONTACT_UPDATE', body: BODIES.CONTACT_UPDATE }),
+        wuzhong.record({ type: 'CONTACT_UPDATE', body: BODIES.CONTACT_UPDATE, ref: refusedRef }),
+        wuzhong.record({ type: 'SERVICE_DELIVERED', body: BODIES.SERVICE_DELIVERED }),
+      ];
+      const r = await push(batch);
+      expect(r.status).toBe(200);
+      expect(r.body.receipts.map((x: any) => x.reason ?? x.status)).toEqual(['ACCEPTED', 'STORAGE_REFUSED', 'ACCEPTED']);
+      expect((await written()).inbound).toBe(before.inbound + 2);
+      const [audit] = await db().select({ details: auditLog.details }).from(auditLog).where(eq(auditLog.targetId, r.body.receipts[1].id));
+      expect(audit!.details).toMatchObject({ reason: 'STORAGE_REFUSED', detail: expect.stringMatching(/^SQLSTATE 23514/) });
+    } finally {
+      await db().execute(sql`alter table exchange_inbound_records drop constraint hl_test_refuse`);
+    }
+  });
+
+  it('keeps audit details bounded, whatever a record quotes', async () => {
+    const huge = 'k'.repeat(20_000);
+    const r = await push([wuzhong.record({ type: 'ARRIVAL', body: { ...BODIES.ARRIVAL, [huge]: 1 } })]);
+    expect(r.body.receipts[0]).toMatchObject({ status: 'REJECTED', reason: 'MALFORMED_BODY' });
+    const [audit] = await db().select({ details: auditLog.details }).from(auditLog).where(eq(auditLog.targetId, r.body.receipts[0].id));
+    expect(JSON.stringify(audit!.details).length).toBeLessThan(500);
   });
 
   it('refuses a malformed request, more than 500 records or an oversized body as a whole, writing nothing', async () => {

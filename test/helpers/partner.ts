@@ -56,8 +56,17 @@ export interface RecordOptions {
  * A partner county as seen from our server: its keys, a JWKS endpoint on 127.0.0.1 that counts its fetches, and
  * helpers to sign transport tokens and records exactly as (or deliberately unlike) the protocol says.
  */
+/** How a fake partner answers a push to its /exchange/v1/records: a status and a raw body, when it likes. */
+export type PushHandler = (records: string[]) => Promise<{ status: number; body: string }> | { status: number; body: string };
+
 export class FakePartner {
   fetches = 0;
+  /** Answers pushes to /exchange/v1/records (a stub of the partner's inbox); without it, every path serves the JWKS. */
+  onPush: PushHandler | undefined;
+  /** The records of every push received, in order. */
+  pushes: string[][] = [];
+  /** Pushes whose connection the sender closed before the answer. */
+  abortedPushes = 0;
   /** What the JWKS endpoint serves; tests change it to rotate keys. */
   published: PartnerKeyPair[];
   /** Raw answer instead of the JWKS (to test limits), or 'hang' to never answer. */
@@ -76,7 +85,8 @@ export class FakePartner {
 
   static async start(countyCode: string, receiver: string): Promise<FakePartner> {
     const p = new FakePartner(countyCode, receiver, await partnerKey('ES256'), await partnerKey('EdDSA'));
-    p.server = http.createServer((_req, res) => {
+    p.server = http.createServer((req, res) => {
+      if (req.method === 'POST' && req.url === '/exchange/v1/records' && p.onPush) return void p.answerPush(req, res, p.onPush);
       p.fetches += 1;
       const o = p.override;
       if (o?.hang) return;
@@ -86,6 +96,20 @@ export class FakePartner {
     await new Promise<void>((resolve) => p.server.listen(0, '127.0.0.1', resolve));
     p.jwksUrl = `http://127.0.0.1:${(p.server.address() as AddressInfo).port}/.well-known/jwks.json`;
     return p;
+  }
+
+  private async answerPush(req: http.IncomingMessage, res: http.ServerResponse, handler: PushHandler): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const records = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { records: string[] }).records;
+    this.pushes.push(records);
+    res.on('close', () => {
+      if (!res.writableFinished) this.abortedPushes += 1;
+    });
+    const answer = await handler(records);
+    if (res.destroyed) return;
+    res.writeHead(answer.status, { 'content-type': 'application/json' });
+    res.end(answer.body);
   }
 
   get baseUrl(): string {

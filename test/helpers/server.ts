@@ -35,8 +35,18 @@ let counter = 0;
 export async function startTestServer(env: Record<string, string> = {}, dbOpts: { onQuery?: (sql: string) => void } = {}): Promise<TestServer> {
   const database = await openTestDatabase(dbOpts);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hl-srv-'));
-  // The delivery worker is off unless a test turns it on; tests drive it with server.delivery.runOnce().
-  const config = loadConfig({ NODE_ENV: 'test', PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', EXCHANGE_DELIVERY_ENABLED: 'false', ...env });
+  // The delivery worker is off unless a test turns it on; tests drive it with server.delivery.runOnce(). Partners
+  // are servers on 127.0.0.1 over http, which a county in production would refuse.
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    EXCHANGE_DELIVERY_ENABLED: 'false',
+    EXCHANGE_ALLOW_HTTP: 'true',
+    EXCHANGE_ALLOW_PRIVATE_ADDRESSES: 'true',
+    ...env,
+  });
   const secrets = Secrets.generate();
   const logger = createLogger(config.logLevel);
   let server = await startServer(config, { database, secrets, logger });

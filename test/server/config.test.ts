@@ -21,9 +21,10 @@ describe('configuration', () => {
   });
 
   it('has exchange settings, with plain-http partner URLs refused in production unless allowed', () => {
-    expect(loadConfig({}).exchange).toMatchObject({ jwksRefreshCooldownSeconds: 300, deliveryEnabled: true, allowHttp: true, maxBodyBytes: 8_388_608 });
-    expect(loadConfig({ NODE_ENV: 'production' }).exchange.allowHttp).toBe(false);
-    expect(loadConfig({ NODE_ENV: 'production', EXCHANGE_ALLOW_HTTP: 'true' }).exchange.allowHttp).toBe(true);
+    expect(loadConfig({}).exchange).toMatchObject({ jwksRefreshCooldownSeconds: 300, deliveryEnabled: true, allowHttp: false, allowPrivateAddresses: false, maxBodyBytes: 8_388_608 });
+    // Only an explicit setting opens plain http or private addresses, whatever NODE_ENV says.
+    expect(loadConfig({ NODE_ENV: 'test' }).exchange).toMatchObject({ allowHttp: false, allowPrivateAddresses: false });
+    expect(loadConfig({ NODE_ENV: 'production', EXCHANGE_ALLOW_HTTP: 'true', EXCHANGE_ALLOW_PRIVATE_ADDRESSES: 'true' }).exchange).toMatchObject({ allowHttp: true, allowPrivateAddresses: true });
     expect(loadConfig({ EXCHANGE_DELIVERY_ENABLED: 'false', EXCHANGE_RETRY_BASE_MS: '5000', EXCHANGE_RETRY_MAX_MS: '100' }).exchange).toMatchObject({
       deliveryEnabled: false,
       retryBaseMs: 5000,

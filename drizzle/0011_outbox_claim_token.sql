@@ -1,0 +1,1 @@
+ALTER TABLE "exchange_outbound_records" ADD COLUMN "claim_token" uuid;

@@ -1,0 +1,192 @@
+import { eq, inArray, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { appendAudit } from '../../src/audit/service';
+import { outboundRecords } from '../../src/db/schema';
+import { DeliveryWorker } from '../../src/exchange/delivery';
+import { queueRecord } from '../../src/exchange/outbox';
+import { systemCaller } from '../../src/policy/actor';
+import { agreement, FakePartner, REGISTER } from '../helpers/partner';
+import { BODIES, SUBJECTS } from '../helpers/records';
+import { startTestServer, type TestServer } from '../helpers/server';
+import { waitFor } from '../helpers/wait';
+
+/**
+ * The delivery worker against stub partners (a real HTTP server each, answering pushes as the test says) and the
+ * real database: several workers on one outbox, lost claims, malformed receipts, overload, slow partners, stop.
+ */
+let t: TestServer;
+let wuzhong: FakePartner;
+let gusu: FakePartner;
+const caller = systemCaller('test');
+
+beforeAll(async () => {
+  // Batches of 8; backoff long enough that nothing becomes due again by itself during a test.
+  t = await startTestServer({ EXCHANGE_DELIVERY_BATCH_SIZE: '8', EXCHANGE_PUSH_TIMEOUT_MS: '60000', EXCHANGE_RETRY_BASE_MS: '600000' });
+  const admin = await t.user({ role: 'COUNTY_ADMIN' });
+  wuzhong = await FakePartner.start('320506', t.config.countyCode);
+  gusu = await FakePartner.start('320508', t.config.countyCode);
+  for (const p of [wuzhong, gusu]) {
+    const r = await t.gql(REGISTER, { input: agreement(p) }, admin.token);
+    if (r.errors) throw new Error(JSON.stringify(r.errors));
+  }
+});
+afterAll(async () => {
+  await wuzhong.close();
+  await gusu.close();
+  await t.close();
+});
+beforeEach(async () => {
+  // Each test starts from an empty queue and fresh stubs.
+  await db().update(outboundRecords).set({ status: 'CANCELLED' }).where(eq(outboundRecords.status, 'QUEUED'));
+  for (const p of [wuzhong, gusu]) {
+    p.pushes = [];
+    p.abortedPushes = 0;
+    p.onPush = undefined;
+  }
+});
+
+const db = () => t.server.deps.db;
+const idOf = (jws: string) => JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()).id as string;
+const accept = (records: string[]) => ({ status: 200, body: JSON.stringify({ receipts: records.map((r) => ({ id: idOf(r), status: 'ACCEPTED' })) }) });
+
+async function queue(to: FakePartner, n: number): Promise<string[]> {
+  const deps = t.server.deps;
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    ids.push(
+      await deps.db.transaction(async (tx) => {
+        const q = await queueRecord({ ...deps, db: tx }, { partnerCode: to.countyCode, type: 'SERVICE_DELIVERED', subject: { ...SUBJECTS[i % 4]! }, body: BODIES.SERVICE_DELIVERED });
+        await appendAudit(tx, caller, q.auditEvent);
+        return q.id;
+      }),
+    );
+  }
+  return ids;
+}
+
+const rowsOf = (ids: string[]) => db().select().from(outboundRecords).where(inArray(outboundRecords.id, ids)).orderBy(outboundRecords.id);
+const statuses = async (ids: string[]) => [...new Set((await rowsOf(ids)).map((r) => r.status))];
+/** The backoff is over: the records are due again. */
+const makeDue = (ids: string[]) => db().update(outboundRecords).set({ nextAttemptAt: sql`now() - interval '1 second'` }).where(inArray(outboundRecords.id, ids));
+
+/** A promise the test resolves when it wants the stub to answer. */
+function gate<T>() {
+  let open!: (v: T) => void;
+  const promise = new Promise<T>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+describe('delivery worker', () => {
+  it('never lets two workers on one outbox push the same record', async () => {
+    const ids = await queue(wuzhong, 40);
+    wuzhong.onPush = async (records) => {
+      await new Promise((r) => setTimeout(r, 20));
+      return accept(records);
+    };
+    const workers = [new DeliveryWorker(t.server.deps), new DeliveryWorker(t.server.deps)];
+    for (let round = 0; round < 10 && (await statuses(ids)).join() !== 'DELIVERED'; round++) await Promise.all(workers.map((w) => w.runOnce()));
+    expect(await statuses(ids)).toEqual(['DELIVERED']);
+    const pushed = wuzhong.pushes.flat().map(idOf);
+    expect(pushed.sort()).toEqual([...ids].sort());
+    expect((await rowsOf(ids)).every((r) => r.claimToken === null)).toBe(true);
+  });
+
+  it('records nothing for a worker whose claim ran out and passed to another: only the holder marks the rows', async () => {
+    const ids = await queue(wuzhong, 3);
+    const first = gate<'ACCEPTED'>();
+    const second = gate<'REJECTED'>();
+    let n = 0;
+    wuzhong.onPush = async (records) => {
+      const status = await (n++ === 0 ? first.promise : second.promise);
+      return { status: 200, body: JSON.stringify({ receipts: records.map((r) => ({ id: idOf(r), status, ...(status === 'REJECTED' ? { reason: 'TYPE_NOT_ALLOWED' } : {}) })) }) };
+    };
+    const slow = new DeliveryWorker(t.server.deps);
+    const late = slow.runOnce();
+    await waitFor('the first push', async () => wuzhong.pushes.length === 1);
+    await makeDue(ids); // the first worker's lease runs out while its push hangs
+    const other = new DeliveryWorker(t.server.deps);
+    const current = other.runOnce();
+    await waitFor('the second push', async () => wuzhong.pushes.length === 2);
+    const holder = (await rowsOf(ids))[0]!.claimToken;
+
+    first.open('ACCEPTED');
+    await late;
+    expect(await statuses(ids)).toEqual(['QUEUED']);
+    expect((await rowsOf(ids)).map((r) => r.claimToken)).toEqual([holder, holder, holder]);
+
+    second.open('REJECTED');
+    expect(await current).toMatchObject({ failed: 3 });
+    expect((await rowsOf(ids)).map((r) => [r.status, r.lastError, r.claimToken])).toEqual(ids.map(() => ['FAILED', 'TYPE_NOT_ALLOWED', null]));
+  });
+
+  it('marks nothing delivered on a malformed receipt list, and retries it later', async () => {
+    const ids = await queue(wuzhong, 2);
+    const receipt = (id: string, extra: Record<string, unknown> = {}) => ({ id, status: 'ACCEPTED', ...extra });
+    // Each answer is built from the records as pushed, so the first receipt is always a valid one for its record.
+    const answers: ((first: string, second: string) => unknown)[] = [
+      (a) => ({ receipts: [receipt(a), null] }),
+      (a, b) => ({ receipts: [receipt(a), receipt(b, { reason: { html: '<b>' } })] }),
+      (a, b) => ({ receipts: [receipt(a), receipt(b, { status: 'accepted' })] }),
+      (a, b) => ({ receipts: [receipt(a), receipt(b, { id: 42 })] }),
+      (a, b) => ({ receipts: [receipt(a), receipt(b, { delivered: true })] }),
+      (a) => ({ receipts: [receipt(a)] }),
+      () => ({ receipts: 'all fine' }),
+      (a, b) => `${JSON.stringify({ receipts: [receipt(a), receipt(b)] })} trailing`,
+    ];
+    const worker = new DeliveryWorker(t.server.deps);
+    for (const answer of answers) {
+      wuzhong.onPush = (records) => {
+        const body = answer(idOf(records[0]!), idOf(records[1]!));
+        return { status: 200, body: typeof body === 'string' ? body : JSON.stringify(body) };
+      };
+      await makeDue(ids);
+      expect(await worker.runOnce(), answer.toString()).toMatchObject({ claimed: 2, delivered: 0, retried: 2 });
+      const rows = await rowsOf(ids);
+      expect(rows.map((r) => r.status), answer.toString()).toEqual(['QUEUED', 'QUEUED']);
+      expect(rows.every((r) => r.nextAttemptAt.getTime() > Date.now() && r.lastError !== null)).toBe(true);
+    }
+  });
+
+  it('halves the batch on 413 and 5xx, backs off, and delivers in batches the partner takes', async () => {
+    const ids = await queue(wuzhong, 8);
+    let refusals = 0;
+    wuzhong.onPush = (records) => (records.length > 2 ? { status: refusals++ % 2 ? 503 : 413, body: '{"error":"payload_too_large"}' } : accept(records));
+    const worker = new DeliveryWorker(t.server.deps);
+    expect(await worker.runOnce()).toMatchObject({ claimed: 8, retried: 8 });
+    expect((await rowsOf(ids)).every((r) => r.status === 'QUEUED' && r.nextAttemptAt.getTime() > Date.now() && r.lastError === 'HTTP 413')).toBe(true);
+    expect(await worker.runOnce()).toMatchObject({ claimed: 0 }); // backing off
+    await makeDue(ids);
+    expect(await worker.runOnce()).toMatchObject({ claimed: 8, retried: 8 });
+    await makeDue(ids);
+    expect(await worker.runOnce()).toMatchObject({ claimed: 8, delivered: 8 });
+    expect(wuzhong.pushes.map((p) => p.length)).toEqual([8, 4, 2, 2, 2, 2]);
+  });
+
+  it('pushes to partners concurrently: a slow one holds up no one else', async () => {
+    const slowIds = await queue(gusu, 2);
+    const fastIds = await queue(wuzhong, 2);
+    const release = gate<void>();
+    gusu.onPush = async (records) => {
+      await release.promise;
+      return accept(records);
+    };
+    wuzhong.onPush = accept;
+    const run = new DeliveryWorker(t.server.deps).runOnce();
+    await waitFor('the fast partner delivered while the slow one hangs', async () => (await statuses(fastIds)).join() === 'DELIVERED');
+    expect(gusu.pushes).toHaveLength(1);
+    expect(await statuses(slowIds)).toEqual(['QUEUED']);
+    release.open();
+    expect(await run).toMatchObject({ delivered: 4 });
+  });
+
+  it('aborts pushes in flight on stop(); their records wait for a retry', async () => {
+    const ids = await queue(gusu, 2);
+    gusu.onPush = () => new Promise(() => {}); // never answers; the push timeout is a minute
+    const worker = new DeliveryWorker(t.server.deps);
+    worker.start();
+    await waitFor('the push', async () => gusu.pushes.length === 1);
+    await worker.stop();
+    await waitFor('the partner to see the connection close', async () => gusu.abortedPushes === 1);
+    expect((await rowsOf(ids)).map((r) => [r.status, r.lastError, r.claimToken])).toEqual(ids.map(() => ['QUEUED', 'aborted', null]));
+  });
+});
