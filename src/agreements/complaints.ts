@@ -9,7 +9,8 @@ import { scopeConditions } from '../policy/scope-sql';
 import { optionalText, requireDate } from '../people/validation';
 import { recordAgreementEvent } from './history';
 import { assertAllowed } from './lifecycle';
-import { loadAgreement } from './service';
+import { registryTransaction } from '../people/transaction';
+import { lockAgreement } from './service';
 import { COMPLAINT_STATUSES, depositComplaints } from './tables';
 
 export type DepositComplaint = typeof depositComplaints.$inferSelect;
@@ -19,8 +20,8 @@ export async function recordDepositComplaint(deps: Deps, caller: Caller, agreeme
   const description = optionalText('description', input.description, 2000);
   if (!description) throw badInput('description', 'say what was asked for, by whom and when');
   const reportedOn = input.reportedOn ? requireDate('reportedOn', input.reportedOn) : todayIn(deps.config.timeZone);
-  return deps.db.transaction(async (tx) => {
-    const a = await loadAgreement(tx, agreementId, true);
+  return registryTransaction(deps, async (tx) => {
+    const { agreement: a } = await lockAgreement(tx, agreementId);
     authorize(caller.actor, 'complaint.record', { villageCode: a.villageCode });
     assertAllowed(a.status, 'RECORD_COMPLAINT');
     const [row] = await tx
@@ -43,8 +44,12 @@ export async function recordDepositComplaint(deps: Deps, caller: Caller, agreeme
 export async function resolveDepositComplaint(deps: Deps, caller: Caller, id: string, resolution: string): Promise<DepositComplaint> {
   const text = optionalText('resolution', resolution, 2000);
   if (!text) throw badInput('resolution', 'say how it was resolved');
-  return deps.db.transaction(async (tx) => {
-    const [c] = await tx.select().from(depositComplaints).where(eq(depositComplaints.id, requireUuid('id', id))).for('update');
+  return registryTransaction(deps, async (tx) => {
+    const [ref] = await tx.select({ agreementId: depositComplaints.agreementId }).from(depositComplaints).where(eq(depositComplaints.id, requireUuid('id', id)));
+    if (!ref) throw notFound('DepositComplaint', id);
+    // Lock order: person, agreement, then the complaint (its agreement never changes).
+    await lockAgreement(tx, ref.agreementId);
+    const [c] = await tx.select().from(depositComplaints).where(eq(depositComplaints.id, id)).for('update');
     if (!c) throw notFound('DepositComplaint', id);
     authorize(caller.actor, 'complaint.resolve', { villageCode: c.villageCode });
     if (c.status === 'RESOLVED') throw conflict('this complaint is already resolved');

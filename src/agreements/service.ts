@@ -9,7 +9,8 @@ import type { Caller } from '../policy/actor';
 import { authorize } from '../policy/policy';
 import { grantConsentTx, withdrawSharingExceptTx } from '../people/consent';
 import { isCountyCode } from '../people/identity';
-import { loadPerson, personTarget } from '../people/service';
+import { loadPerson, personTarget, type Person as PersonRow } from '../people/service';
+import { registryTransaction } from '../people/transaction';
 import { scopeConditions } from '../policy/scope-sql';
 import { people } from '../people/tables';
 import { requireDate } from '../people/validation';
@@ -77,6 +78,22 @@ export async function loadAgreement(db: Db, id: string, lock = false): Promise<A
   return row;
 }
 
+/**
+ * Locks an agreement for a change in the registry's lock order (see registryTransaction): its person's row first,
+ * then the agreement. The person is returned even when erased; callers that start something new refuse that.
+ */
+export async function lockAgreement(tx: Db, id: string): Promise<{ agreement: Agreement; person: PersonRow }> {
+  const [ref] = await tx.select({ personId: agreements.personId }).from(agreements).where(eq(agreements.id, requireUuid('id', id)));
+  if (!ref) throw notFound('Agreement', id);
+  // An agreement never changes person, so the unlocked read above names the right row to lock first.
+  const [person] = await tx.select().from(people).where(eq(people.id, ref.personId)).for('update');
+  return { person: person!, agreement: await loadAgreement(tx, id, true) };
+}
+
+function refuseErased(p: PersonRow): void {
+  if (p.erasedAt) throw conflict('the person’s data has been erased; register them again to make a new agreement');
+}
+
 export async function getAgreement(deps: Deps, caller: Caller, id: string): Promise<Agreement> {
   const a = await loadAgreement(deps.db, id);
   authorize(caller.actor, 'agreement.read', { villageCode: a.villageCode });
@@ -115,7 +132,7 @@ export interface CreateAgreementInput extends AgreementTerms {
 /** A first agreement (or a fresh one after the last ended) starts as a DRAFT. */
 export async function createAgreement(deps: Deps, caller: Caller, input: CreateAgreementInput): Promise<Agreement> {
   const today = todayIn(deps.config.timeZone);
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const p = await loadPerson(tx, input.personId, { lock: true });
     authorize(caller.actor, 'agreement.write', personTarget(p));
     if (await agreementInStatus(tx, p.id, 'ACTIVE')) throw conflict('this person has an active agreement; amend or renew it instead');
@@ -128,8 +145,8 @@ export async function createAgreement(deps: Deps, caller: Caller, input: CreateA
 
 export async function updateDraft(deps: Deps, caller: Caller, id: string, changes: AgreementTerms): Promise<Agreement> {
   const today = todayIn(deps.config.timeZone);
-  return deps.db.transaction(async (tx) => {
-    const a = await loadAgreement(tx, id, true);
+  return registryTransaction(deps, async (tx) => {
+    const { agreement: a } = await lockAgreement(tx, id);
     authorize(caller.actor, 'agreement.write', { villageCode: a.villageCode });
     assertAllowed(a.status, 'EDIT_DRAFT');
     const terms = await validateTerms(tx, a, changes, today);
@@ -163,10 +180,11 @@ export async function signAgreement(deps: Deps, caller: Caller, id: string, sig:
   if (sig.method === 'PAPER' && !scanRef) throw badInput('scanRef', 'a paper signature needs the reference of its scan');
   const signedAt = sig.signedAt ?? new Date();
   if (signedAt.getTime() > Date.now() + 60_000) throw badInput('signedAt', 'cannot be in the future');
-  return deps.db.transaction(async (tx) => {
-    const a = await loadAgreement(tx, id, true);
+  return registryTransaction(deps, async (tx) => {
+    const { agreement: a, person } = await lockAgreement(tx, id);
     authorize(caller.actor, 'agreement.write', { villageCode: a.villageCode });
     assertAllowed(a.status, 'SIGN');
+    refuseErased(person);
     if (sig.side === 'OFFICIAL' && caller.actor.kind === 'user' && caller.actor.role === 'VILLAGE_OFFICIAL' && caller.actor.userId !== a.officialUserId) {
       throw conflict('only the official named on the agreement can record the official signature');
     }
@@ -211,11 +229,11 @@ export async function renewAgreement(deps: Deps, caller: Caller, id: string, cha
 
 async function newVersion(deps: Deps, caller: Caller, id: string, changes: AgreementTerms, action: 'AMEND' | 'RENEW'): Promise<Agreement> {
   const today = todayIn(deps.config.timeZone);
-  return deps.db.transaction(async (tx) => {
-    const a = await loadAgreement(tx, id, true);
+  return registryTransaction(deps, async (tx) => {
+    const { agreement: a, person: p } = await lockAgreement(tx, id);
     authorize(caller.actor, 'agreement.write', { villageCode: a.villageCode });
     assertAllowed(a.status, action);
-    const p = await loadPerson(tx, a.personId, { lock: true });
+    refuseErased(p);
     const [latest] = await tx.select().from(agreements).where(eq(agreements.personId, a.personId)).orderBy(desc(agreements.version)).limit(1);
     if (latest && latest.id !== a.id && latest.status !== 'ENDED') throw conflict('a newer version of this agreement exists', { latestId: latest.id });
     const base = action === 'RENEW' && a.validTo && !changes.validFrom ? { ...a, validFrom: a.validTo, validTo: null } : a;
@@ -231,8 +249,8 @@ async function newVersion(deps: Deps, caller: Caller, id: string, changes: Agree
  */
 export async function endAgreement(deps: Deps, caller: Caller, id: string, reason: EndReason, note?: string | null): Promise<Agreement> {
   if (reason === 'REPLACED') throw badInput('reason', 'REPLACED is set when a newer version is signed');
-  return deps.db.transaction(async (tx) => {
-    const a = await loadAgreement(tx, id, true);
+  return registryTransaction(deps, async (tx) => {
+    const { agreement: a } = await lockAgreement(tx, id);
     authorize(caller.actor, 'agreement.write', { villageCode: a.villageCode });
     if (reason === 'WITHDRAWN' || reason === 'RETURNED_HOME') {
       assertAllowed(a.status, 'END', reason);
@@ -246,10 +264,21 @@ export async function endAgreement(deps: Deps, caller: Caller, id: string, reaso
 export async function expireAgreements(deps: Deps, caller: Caller, asOf: string): Promise<number> {
   authorize(caller.actor, 'agreement.expire');
   requireDate('asOf', asOf);
-  return deps.db.transaction(async (tx) => {
-    const due = await tx.select().from(agreements).where(and(eq(agreements.status, 'ACTIVE'), sql`${agreements.validTo} < ${asOf}`)).for('update');
-    for (const a of due) await endAgreementTx(tx, caller, a, 'EXPIRED');
-    return due.length;
+  return registryTransaction(deps, async (tx) => {
+    const due = await tx
+      .select({ id: agreements.id })
+      .from(agreements)
+      .where(and(eq(agreements.status, 'ACTIVE'), sql`${agreements.validTo} < ${asOf}`))
+      .orderBy(asc(agreements.personId));
+    let n = 0;
+    for (const { id } of due) {
+      // Person first, then the agreement; it may have changed since the unlocked read.
+      const { agreement: a } = await lockAgreement(tx, id);
+      if (a.status !== 'ACTIVE' || !a.validTo || a.validTo >= asOf) continue;
+      await endAgreementTx(tx, caller, a, 'EXPIRED');
+      n += 1;
+    }
+    return n;
   });
 }
 
@@ -257,7 +286,7 @@ export async function expireAgreements(deps: Deps, caller: Caller, asOf: string)
 export async function markReturned(deps: Deps, caller: Caller, personId: string, returnedOn: string) {
   const on = requireDate('returnedOn', returnedOn);
   if (on > todayIn(deps.config.timeZone)) throw badInput('returnedOn', 'cannot be in the future');
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const p = await loadPerson(tx, personId, { lock: true });
     authorize(caller.actor, 'person.write', personTarget(p));
     if (p.status !== 'AWAY') throw conflict(`the person is ${p.status}, not away`);

@@ -9,6 +9,7 @@ import type { Caller } from '../policy/actor';
 import { authorize } from '../policy/policy';
 import { isCountyCode } from './identity';
 import { loadPerson, personTarget } from './service';
+import { registryTransaction } from './transaction';
 import { consents, CONSENT_KINDS, CONSENT_METHODS, people, type ConsentKind } from './tables';
 import { requireDate } from './validation';
 
@@ -66,7 +67,7 @@ export async function recordConsent(deps: Deps, caller: Caller, personId: string
   if (!CONSENT_METHODS.includes(input.method)) throw badInput('method', 'unknown method');
   const scope = checkScope(input.kind, input.scope);
   const givenOn = input.givenOn ? requireDate('givenOn', input.givenOn) : todayIn(deps.config.timeZone);
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const p = await loadPerson(tx, personId, { lock: true });
     authorize(caller.actor, 'consent.write', personTarget(p));
     await grantConsentTx(tx, caller, p.id, input.kind, scope, input.method, givenOn);
@@ -82,7 +83,7 @@ export async function recordConsent(deps: Deps, caller: Caller, personId: string
 export async function withdrawConsent(deps: Deps, caller: Caller, personId: string, kind: ConsentKind, rawScope?: string | null): Promise<Consent[]> {
   if (!CONSENT_KINDS.includes(kind)) throw badInput('kind', 'unknown consent kind');
   const scope = checkScope(kind, rawScope);
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const p = await loadPerson(tx, personId, { lock: true });
     authorize(caller.actor, 'consent.write', personTarget(p));
     if (kind !== 'AGREEMENT') {

@@ -13,6 +13,7 @@ import { authorize, type Target } from '../policy/policy';
 import { scopeConditions } from '../policy/scope-sql';
 import type { Secrets } from '../secrets';
 import { maskIdNumber } from './identity';
+import { registryTransaction } from './transaction';
 import { dependants, people, personChanges, PERSON_STATUSES, type PersonStatus } from './tables';
 import {
   optionalMobile,
@@ -83,7 +84,7 @@ export async function registerPerson(deps: Deps, caller: Caller, input: Register
   const village = await requireDivision(deps.db, 'homeVillageCode', input.homeVillageCode, 'VILLAGE');
   const liaisonContactId = input.liaisonContactId ? (await requireLiaison(deps.db, 'liaisonContactId', input.liaisonContactId)).id : null;
 
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const [row] = await tx
       .insert(people)
       .values({
@@ -169,7 +170,7 @@ export async function updatePerson(deps: Deps, caller: Caller, id: string, input
   const departureDate = input.departureDate === undefined ? undefined : input.departureDate ? requireDate('departureDate', input.departureDate) : null;
   const liaisonContactId =
     input.liaisonContactId === undefined ? undefined : input.liaisonContactId ? (await requireLiaison(deps.db, 'liaisonContactId', input.liaisonContactId)).id : null;
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const p = await loadPerson(tx, id, { lock: true });
     authorize(caller.actor, 'person.write', personTarget(p));
     const own: Partial<Person> = {};
@@ -202,7 +203,7 @@ export async function revealIdNumber(deps: Deps, caller: Caller, personId: strin
 
 export async function addDependant(deps: Deps, caller: Caller, personId: string, input: DependantInput): Promise<Dependant> {
   const d = requireDependant('dependant', input);
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const p = await loadPerson(tx, personId, { lock: true });
     authorize(caller.actor, 'person.write', personTarget(p));
     const [row] = await tx.insert(dependants).values({ ...d, personId: p.id }).returning();
@@ -212,16 +213,19 @@ export async function addDependant(deps: Deps, caller: Caller, personId: string,
 }
 
 async function loadDependantForWrite(tx: Db, caller: Caller, id: string): Promise<Dependant> {
-  const [d] = await tx.select().from(dependants).where(eq(dependants.id, requireUuid('id', id))).for('update');
-  if (!d) throw notFound('Dependant', id);
-  const p = await loadPerson(tx, d.personId);
+  const [ref] = await tx.select({ personId: dependants.personId }).from(dependants).where(eq(dependants.id, requireUuid('id', id)));
+  if (!ref) throw notFound('Dependant', id);
+  // Lock order: the person first, then their dependant.
+  const p = await loadPerson(tx, ref.personId, { lock: true });
   authorize(caller.actor, 'person.write', personTarget(p));
+  const [d] = await tx.select().from(dependants).where(eq(dependants.id, id)).for('update');
+  if (!d) throw notFound('Dependant', id);
   return d;
 }
 
 export async function updateDependant(deps: Deps, caller: Caller, id: string, input: DependantInput): Promise<Dependant> {
   const d = requireDependant('dependant', input);
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const current = await loadDependantForWrite(tx, caller, id);
     const [row] = await tx.update(dependants).set(d).where(eq(dependants.id, current.id)).returning();
     await appendAudit(tx, caller, { action: 'dependant.update', targetType: 'Person', targetId: current.personId, details: { dependantId: id } });
@@ -230,7 +234,7 @@ export async function updateDependant(deps: Deps, caller: Caller, id: string, in
 }
 
 export async function removeDependant(deps: Deps, caller: Caller, id: string): Promise<void> {
-  await deps.db.transaction(async (tx) => {
+  await registryTransaction(deps, async (tx) => {
     const current = await loadDependantForWrite(tx, caller, id);
     await tx.delete(dependants).where(eq(dependants.id, current.id));
     await appendAudit(tx, caller, { action: 'dependant.remove', targetType: 'Person', targetId: current.personId, details: { dependantId: id } });
