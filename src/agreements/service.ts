@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, max, sql, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/service';
 import { users } from '../auth/tables';
-import { todayIn } from '../calendar';
+import { addDays, todayIn } from '../calendar';
 import { anyOfIds, lookupMany, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, conflict, notFound, requireUuid } from '../errors';
@@ -236,7 +236,8 @@ async function newVersion(deps: Deps, caller: Caller, id: string, changes: Agree
     refuseErased(p);
     const [latest] = await tx.select().from(agreements).where(eq(agreements.personId, a.personId)).orderBy(desc(agreements.version)).limit(1);
     if (latest && latest.id !== a.id && latest.status !== 'ENDED') throw conflict('a newer version of this agreement exists', { latestId: latest.id });
-    const base = action === 'RENEW' && a.validTo && !changes.validFrom ? { ...a, validFrom: a.validTo, validTo: null } : a;
+    // A renewal's term starts the day after the old one ends (a day in both terms would be owed twice).
+    const base = action === 'RENEW' && a.validTo && !changes.validFrom ? { ...a, validFrom: addDays(a.validTo, 1), validTo: null } : a;
     const terms = await validateTerms(tx, base, changes, today);
     const officialUserId = await signingOfficial(tx, caller, p.homeVillageCode, caller.actor.kind === 'user' && caller.actor.role === 'VILLAGE_OFFICIAL' ? null : a.officialUserId);
     return insertVersion(tx, caller, { personId: p.id, villageCode: p.homeVillageCode, townCode: p.homeTownCode, officialUserId }, terms, a, action);

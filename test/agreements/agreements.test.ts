@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expireAgreements } from '../../src/agreements/service';
+import { systemCaller } from '../../src/policy/actor';
 import { activeAgreement, register, sign } from '../helpers/registry';
 import { SEED, startTestServer, type TestServer } from '../helpers/server';
 
@@ -128,7 +130,25 @@ describe('mutual-commitment agreements', () => {
     const p = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
     const v1 = await activeAgreement(t, official.token, p.id, { validFrom: '2025-01-01', validTo: '2025-12-31' });
     const r = await t.gql(`mutation { renewAgreement(id: "${v1.id}", input: { validTo: "2027-12-31" }) { version validFrom validTo status } }`, {}, official.token);
-    expect(r.data?.renewAgreement).toEqual({ version: 2, validFrom: '2025-12-31', validTo: '2027-12-31', status: 'DRAFT' });
+    expect(r.data?.renewAgreement).toEqual({ version: 2, validFrom: '2026-01-01', validTo: '2027-12-31', status: 'DRAFT' });
+  });
+
+  it('keeps a report already overdue under the old term due after the renewal is signed', async () => {
+    const STATUS = `query($id: ID!) { person(id: $id) { reportStatus(asOf: "2026-01-20") { state period dueOn daysOverdue } } }`;
+    const SUBMIT_Q = `mutation($input: StatusReportInput!) { submitStatusReport(input: $input) { id } }`;
+    for (const expire of [false, true]) {
+      const p = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+      const v1 = await activeAgreement(t, official.token, p.id, { validFrom: '2025-01-01', validTo: '2025-12-31' });
+      for (const period of ['2025-Q1', '2025-Q2', '2025-Q3']) {
+        expect((await t.gql(SUBMIT_Q, { input: { personId: p.id, period, arrival: 'PHONE' } }, official.token)).errors).toBeUndefined();
+      }
+      if (expire) await expireAgreements(t.server.deps, systemCaller('test'), '2026-01-01');
+      const r = await t.gql(`mutation { renewAgreement(id: "${v1.id}", input: { validTo: "2027-12-31" }) { id } }`, {}, official.token);
+      await sign(t, official.token, r.data!.renewAgreement.id, 'OFFICIAL');
+      await sign(t, official.token, r.data!.renewAgreement.id, 'PERSON');
+      const status = (await t.gql(STATUS, { id: p.id }, official.token)).data!.person.reportStatus;
+      expect(status, expire ? 'renewed after expiry' : 'renewed while active').toEqual({ state: 'OVERDUE', period: '2025-Q4', dueOn: '2026-01-15', daysOverdue: 5 });
+    }
   });
 
   it('routes return home and withdrawal to their own mutations', async () => {
