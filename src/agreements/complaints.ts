@@ -1,6 +1,7 @@
 import { and, desc, eq, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/service';
 import { todayIn } from '../calendar';
+import { anyOfIds, lookupMany, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, conflict, notFound, requireUuid } from '../errors';
 import type { Caller } from '../policy/actor';
@@ -62,6 +63,18 @@ export async function resolveDepositComplaint(deps: Deps, caller: Caller, id: st
     await appendAudit(tx, caller, { action: 'complaint.resolve', targetType: 'DepositComplaint', targetId: c.id });
     return row!;
   });
+}
+
+/** Batch: the complaints recorded against these agreements, newest first (Agreement.depositComplaints). */
+export function complaintsOf(db: Db, agreementIds: readonly string[]): Promise<DepositComplaint[]> {
+  return lookupMany(db, 'complaints_of', agreementIds, (d) =>
+    d
+      .select()
+      .from(depositComplaints)
+      .where(anyOfIds(depositComplaints.agreementId))
+      .orderBy(desc(depositComplaints.reportedOn), desc(depositComplaints.createdAt))
+      .prepare('complaints_of'),
+  );
 }
 
 export async function listDepositComplaints(

@@ -6,14 +6,14 @@ import { anyOfIds, lookupMany, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, conflict, notFound, requireUuid } from '../errors';
 import type { Caller } from '../policy/actor';
-import { authorize } from '../policy/policy';
+import { authorize, can } from '../policy/policy';
 import { grantConsentTx, withdrawSharingExceptTx } from '../people/consent';
 import { isCountyCode } from '../people/identity';
 import { loadPerson, personTarget, type Person as PersonRow } from '../people/service';
 import { registryTransaction } from '../people/transaction';
 import { scopeConditions } from '../policy/scope-sql';
 import { people } from '../people/tables';
-import { requireDate } from '../people/validation';
+import { optionalText, requireDate } from '../people/validation';
 import { refreshNextDue } from '../reports/due';
 import { CADENCES, type Cadence } from '../reports/periods';
 import { agreementInStatus, endAgreementTx, endAllAgreementsTx, type Agreement } from './ending';
@@ -100,9 +100,9 @@ export async function getAgreement(deps: Deps, caller: Caller, id: string): Prom
   return a;
 }
 
-/** The official who signs for the village: the caller if an official, else one named by an admin. */
+/** The official who signs for the village: the caller if they sign as its official, else the one named. */
 async function signingOfficial(tx: Db, caller: Caller, villageCode: string, officialUserId?: string | null): Promise<string> {
-  if (caller.actor.kind === 'user' && caller.actor.role === 'VILLAGE_OFFICIAL' && !officialUserId) return caller.actor.userId;
+  if (!officialUserId && caller.actor.kind === 'user' && can(caller.actor, 'agreement.signAsOfficial', { villageCode })) return caller.actor.userId;
   if (!officialUserId) throw badInput('officialUserId', 'name the village official who signs');
   const [u] = await tx.select().from(users).where(eq(users.id, requireUuid('officialUserId', officialUserId)));
   if (!u || u.role !== 'VILLAGE_OFFICIAL' || u.scope !== villageCode || u.disabledAt) {
@@ -176,7 +176,7 @@ export interface SignatureInput {
  */
 export async function signAgreement(deps: Deps, caller: Caller, id: string, sig: SignatureInput): Promise<Agreement> {
   if (!SIGN_METHODS.includes(sig.method)) throw badInput('method', 'PAPER or PHONE');
-  const scanRef = sig.scanRef?.trim() || null;
+  const scanRef = optionalText('scanRef', sig.scanRef, 100) ?? null;
   if (sig.method === 'PAPER' && !scanRef) throw badInput('scanRef', 'a paper signature needs the reference of its scan');
   const signedAt = sig.signedAt ?? new Date();
   if (signedAt.getTime() > Date.now() + 60_000) throw badInput('signedAt', 'cannot be in the future');
@@ -185,7 +185,8 @@ export async function signAgreement(deps: Deps, caller: Caller, id: string, sig:
     authorize(caller.actor, 'agreement.write', { villageCode: a.villageCode });
     assertAllowed(a.status, 'SIGN');
     refuseErased(person);
-    if (sig.side === 'OFFICIAL' && caller.actor.kind === 'user' && caller.actor.role === 'VILLAGE_OFFICIAL' && caller.actor.userId !== a.officialUserId) {
+    const isNamedOfficial = caller.actor.kind === 'user' && caller.actor.userId === a.officialUserId;
+    if (sig.side === 'OFFICIAL' && !isNamedOfficial && !can(caller.actor, 'agreement.recordOfficialSignature', { villageCode: a.villageCode })) {
       throw conflict('only the official named on the agreement can record the official signature');
     }
     const set =
@@ -206,7 +207,8 @@ async function activateTx(tx: Db, deps: Deps, caller: Caller, a: Agreement): Pro
   if (current) await endAgreementTx(tx, caller, current, 'REPLACED');
   const [active] = await tx.update(agreements).set({ status: nextStatus(a.status, 'ACTIVATE'), activatedAt: new Date() }).where(eq(agreements.id, a.id)).returning();
   await tx.update(people).set({ status: 'AWAY', withdrawnAt: null, returnedOn: null, updatedAt: new Date() }).where(eq(people.id, a.personId));
-  const givenOn = a.personSignedAt!.toISOString().slice(0, 10);
+  // The day the person signed, in the county's time zone (a UTC date is a day early before 08:00 in Beijing).
+  const givenOn = todayIn(deps.config.timeZone, a.personSignedAt!);
   const method = a.personSignMethod === 'PAPER' ? 'PAPER' : 'PHONE';
   await grantConsentTx(tx, caller, a.personId, 'AGREEMENT', '', method, givenOn);
   for (const county of a.sharingCounties) await grantConsentTx(tx, caller, a.personId, 'PARTNER_SHARING', county, method, givenOn);
@@ -239,7 +241,9 @@ async function newVersion(deps: Deps, caller: Caller, id: string, changes: Agree
     // A renewal's term starts the day after the old one ends (a day in both terms would be owed twice).
     const base = action === 'RENEW' && a.validTo && !changes.validFrom ? { ...a, validFrom: addDays(a.validTo, 1), validTo: null } : a;
     const terms = await validateTerms(tx, base, changes, today);
-    const officialUserId = await signingOfficial(tx, caller, p.homeVillageCode, caller.actor.kind === 'user' && caller.actor.role === 'VILLAGE_OFFICIAL' ? null : a.officialUserId);
+    // An official making the new version signs it; anyone else keeps the official named on the old one.
+    const signsAsOfficial = can(caller.actor, 'agreement.signAsOfficial', { villageCode: p.homeVillageCode });
+    const officialUserId = await signingOfficial(tx, caller, p.homeVillageCode, signsAsOfficial ? null : a.officialUserId);
     return insertVersion(tx, caller, { personId: p.id, villageCode: p.homeVillageCode, townCode: p.homeTownCode, officialUserId }, terms, a, action);
   });
 }
@@ -250,6 +254,7 @@ async function newVersion(deps: Deps, caller: Caller, id: string, changes: Agree
  */
 export async function endAgreement(deps: Deps, caller: Caller, id: string, reason: EndReason, note?: string | null): Promise<Agreement> {
   if (reason === 'REPLACED') throw badInput('reason', 'REPLACED is set when a newer version is signed');
+  const endNote = optionalText('note', note, 1000) ?? null;
   return registryTransaction(deps, async (tx) => {
     const { agreement: a } = await lockAgreement(tx, id);
     authorize(caller.actor, 'agreement.write', { villageCode: a.villageCode });
@@ -257,7 +262,7 @@ export async function endAgreement(deps: Deps, caller: Caller, id: string, reaso
       assertAllowed(a.status, 'END', reason);
       throw badInput('reason', reason === 'WITHDRAWN' ? 'use withdrawConsent: withdrawal ends the agreement and stops sharing' : 'use markReturned: it ends the agreement and updates the person');
     }
-    return endAgreementTx(tx, caller, a, reason, note);
+    return endAgreementTx(tx, caller, a, reason, endNote);
   });
 }
 

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expireAgreements } from '../../src/agreements/service';
 import { systemCaller } from '../../src/policy/actor';
@@ -188,6 +189,57 @@ describe('mutual-commitment agreements', () => {
     expect((await t.gql(AGREEMENT, { id: b.id }, official.token)).data!.agreement.status).toBe('ACTIVE');
     const history = (await t.gql(AGREEMENT, { id: a.id }, official.token)).data!.agreement.history;
     expect(history[history.length - 1]).toMatchObject({ action: 'END', actorId: 'test' });
+  });
+
+  it('dates the consents of a signature by the county’s calendar, not UTC', async () => {
+    const p = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+    const id = await draft(p.id);
+    await sign(t, official.token, id, 'OFFICIAL');
+    // 17:30 UTC on 1 March is 01:30 on 2 March in Suining (TIME_ZONE Asia/Shanghai).
+    const r = await t.gql(`mutation { signAgreement(id: "${id}", input: { side: PERSON, method: PHONE, signedAt: "2026-03-01T17:30:00Z" }) { person { consents { kind givenOn } } } }`, {}, official.token);
+    expect(r.data?.signAgreement.person.consents).toEqual([{ kind: 'AGREEMENT', givenOn: '2026-03-02' }]);
+  });
+
+  it('bounds the length of scan references and end notes', async () => {
+    const p = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+    const id = await draft(p.id);
+    const long = await t.gql(`mutation { signAgreement(id: "${id}", input: { side: OFFICIAL, method: PAPER, scanRef: "${'s'.repeat(101)}" }) { id } }`, {}, official.token);
+    expect(long.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'scanRef' });
+    const note = await t.gql(`mutation { endAgreement(id: "${id}", reason: DISCARDED, note: "${'n'.repeat(1001)}") { id } }`, {}, official.token);
+    expect(note.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'note' });
+    expect((await t.gql(`mutation { endAgreement(id: "${id}", reason: DISCARDED, note: "未签") { status } }`, {}, official.token)).data?.endAgreement.status).toBe('ENDED');
+  });
+
+  it('shows the official who signs, and their account only to those who may read users', async () => {
+    const p = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+    const id = await draft(p.id);
+    const Q = `query($id: ID!) { agreement(id: $id) { official { id displayName user { username role } } } }`;
+    for (const token of [official.token, supervisor.token]) {
+      expect((await t.gql(Q, { id }, token)).data?.agreement.official).toMatchObject({ id: official.id, displayName: expect.any(String), user: null });
+    }
+    const admin = await t.user({ role: 'COUNTY_ADMIN' });
+    expect((await t.gql(Q, { id }, admin.token)).data?.agreement.official.user).toMatchObject({ role: 'VILLAGE_OFFICIAL' });
+  });
+
+  it('lets only the named official, or an administrator, record the official signature', async () => {
+    const p = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+    const id = await draft(p.id);
+    const colleague = await t.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageWangji });
+    const SIGN_OFFICIAL = `mutation($id: ID!) { signAgreement(id: $id, input: { side: OFFICIAL, method: PHONE }) { officialSignature { method } } }`;
+    expect(code(await t.gql(SIGN_OFFICIAL, { id }, colleague.token))).toBe('CONFLICT');
+    const admin = await t.user({ role: 'COUNTY_ADMIN' });
+    expect((await t.gql(SIGN_OFFICIAL, { id }, admin.token)).data?.signAgreement.officialSignature).toEqual({ method: 'PHONE' });
+    // A colleague who makes a new version signs it as its official.
+    const a = await activeAgreement(t, official.token, (await register(t, official.token, { homeVillageCode: SEED.villageWangji })).id);
+    const v2 = await t.gql(`mutation { amendAgreement(id: "${a.id}", input: { cadence: MONTHLY }) { official { id } } }`, {}, colleague.token);
+    expect(v2.data?.amendAgreement.official.id).toBe(colleague.id);
+  });
+
+  it('keeps the history append-only: no update, delete or truncate', async () => {
+    const db = t.server.deps.db;
+    for (const statement of [sql`update agreement_events set action = 'EDITED'`, sql`delete from agreement_events`, sql`truncate agreement_events`]) {
+      await expect(db.execute(statement)).rejects.toMatchObject({ cause: { message: 'agreement_events is append-only' } });
+    }
   });
 
   it('has no field for money in its schema', async () => {
