@@ -18,7 +18,7 @@ import { refreshNextDue } from '../reports/due';
 import { CADENCES, type Cadence } from '../reports/periods';
 import { agreementInStatus, endAgreementTx, endAllAgreementsTx, type Agreement } from './ending';
 import { recordAgreementEvent } from './history';
-import { assertAllowed, nextStatus } from './lifecycle';
+import { assertAllowed } from './lifecycle';
 import { agreements, commitmentItems, SIGN_METHODS, AGREEMENT_STATUSES, type AgreementStatus, type EndReason } from './tables';
 
 export type { Agreement };
@@ -202,10 +202,10 @@ export async function signAgreement(deps: Deps, caller: Caller, id: string, sig:
 }
 
 async function activateTx(tx: Db, deps: Deps, caller: Caller, a: Agreement): Promise<Agreement> {
-  assertAllowed(a.status, 'ACTIVATE');
+  // Reached only from SIGN on a DRAFT (checked by the caller) once both sides have signed.
   const current = await agreementInStatus(tx, a.personId, 'ACTIVE', true);
   if (current) await endAgreementTx(tx, caller, current, 'REPLACED');
-  const [active] = await tx.update(agreements).set({ status: nextStatus(a.status, 'ACTIVATE'), activatedAt: new Date() }).where(eq(agreements.id, a.id)).returning();
+  const [active] = await tx.update(agreements).set({ status: 'ACTIVE', activatedAt: new Date() }).where(eq(agreements.id, a.id)).returning();
   await tx.update(people).set({ status: 'AWAY', withdrawnAt: null, returnedOn: null, updatedAt: new Date() }).where(eq(people.id, a.personId));
   // The day the person signed, in the county's time zone (a UTC date is a day early before 08:00 in Beijing).
   const givenOn = todayIn(deps.config.timeZone, a.personSignedAt!);

@@ -34,7 +34,7 @@ describe('mutual-commitment agreements', () => {
     const p = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
     const id = await draft(p.id, { sharingCounties: ['320506'] });
     let a = (await t.gql(AGREEMENT, { id }, official.token)).data!.agreement;
-    expect(a).toMatchObject({ version: 1, status: 'DRAFT', official: { id: official.id }, allowedActions: ['EDIT_DRAFT', 'SIGN', 'ACTIVATE', 'END'] });
+    expect(a).toMatchObject({ version: 1, status: 'DRAFT', official: { id: official.id }, allowedActions: ['EDIT_DRAFT', 'SIGN', 'END'] });
     expect(a.officialCommitments.map((c: any) => c.code)).toEqual(['RESPECT_RIGHTS', 'DELIVER_BENEFITS', 'NO_DEPOSIT', 'FOLLOW_UP_SERVICE']);
     expect(a.officialCommitments[2]).toMatchObject({ textZh: '不收取任何保证金和押金', textEn: expect.stringContaining('deposit') });
     expect(a.personCommitments).toHaveLength(3);
