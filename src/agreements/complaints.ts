@@ -1,6 +1,7 @@
 import { and, desc, eq, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/service';
 import { todayIn } from '../calendar';
+import { anyOfIds, lookupMany, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, conflict, notFound, requireUuid } from '../errors';
 import type { Caller } from '../policy/actor';
@@ -9,7 +10,8 @@ import { scopeConditions } from '../policy/scope-sql';
 import { optionalText, requireDate } from '../people/validation';
 import { recordAgreementEvent } from './history';
 import { assertAllowed } from './lifecycle';
-import { loadAgreement } from './service';
+import { registryTransaction } from '../people/transaction';
+import { lockAgreement } from './service';
 import { COMPLAINT_STATUSES, depositComplaints } from './tables';
 
 export type DepositComplaint = typeof depositComplaints.$inferSelect;
@@ -19,8 +21,8 @@ export async function recordDepositComplaint(deps: Deps, caller: Caller, agreeme
   const description = optionalText('description', input.description, 2000);
   if (!description) throw badInput('description', 'say what was asked for, by whom and when');
   const reportedOn = input.reportedOn ? requireDate('reportedOn', input.reportedOn) : todayIn(deps.config.timeZone);
-  return deps.db.transaction(async (tx) => {
-    const a = await loadAgreement(tx, agreementId, true);
+  return registryTransaction(deps, async (tx) => {
+    const { agreement: a } = await lockAgreement(tx, agreementId);
     authorize(caller.actor, 'complaint.record', { villageCode: a.villageCode });
     assertAllowed(a.status, 'RECORD_COMPLAINT');
     const [row] = await tx
@@ -43,8 +45,12 @@ export async function recordDepositComplaint(deps: Deps, caller: Caller, agreeme
 export async function resolveDepositComplaint(deps: Deps, caller: Caller, id: string, resolution: string): Promise<DepositComplaint> {
   const text = optionalText('resolution', resolution, 2000);
   if (!text) throw badInput('resolution', 'say how it was resolved');
-  return deps.db.transaction(async (tx) => {
-    const [c] = await tx.select().from(depositComplaints).where(eq(depositComplaints.id, requireUuid('id', id))).for('update');
+  return registryTransaction(deps, async (tx) => {
+    const [ref] = await tx.select({ agreementId: depositComplaints.agreementId }).from(depositComplaints).where(eq(depositComplaints.id, requireUuid('id', id)));
+    if (!ref) throw notFound('DepositComplaint', id);
+    // Lock order: person, agreement, then the complaint (its agreement never changes).
+    await lockAgreement(tx, ref.agreementId);
+    const [c] = await tx.select().from(depositComplaints).where(eq(depositComplaints.id, id)).for('update');
     if (!c) throw notFound('DepositComplaint', id);
     authorize(caller.actor, 'complaint.resolve', { villageCode: c.villageCode });
     if (c.status === 'RESOLVED') throw conflict('this complaint is already resolved');
@@ -57,6 +63,18 @@ export async function resolveDepositComplaint(deps: Deps, caller: Caller, id: st
     await appendAudit(tx, caller, { action: 'complaint.resolve', targetType: 'DepositComplaint', targetId: c.id });
     return row!;
   });
+}
+
+/** Batch: the complaints recorded against these agreements, newest first (Agreement.depositComplaints). */
+export function complaintsOf(db: Db, agreementIds: readonly string[]): Promise<DepositComplaint[]> {
+  return lookupMany(db, 'complaints_of', agreementIds, (d) =>
+    d
+      .select()
+      .from(depositComplaints)
+      .where(anyOfIds(depositComplaints.agreementId))
+      .orderBy(desc(depositComplaints.reportedOn), desc(depositComplaints.createdAt))
+      .prepare('complaints_of'),
+  );
 }
 
 export async function listDepositComplaints(

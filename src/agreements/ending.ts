@@ -3,7 +3,7 @@ import { appendAudit } from '../audit/service';
 import type { Db } from '../db/client';
 import type { Caller } from '../policy/actor';
 import { recordAgreementEvent } from './history';
-import { assertAllowed, nextStatus } from './lifecycle';
+import { assertAllowed } from './lifecycle';
 import { agreements, type AgreementStatus, type EndReason } from './tables';
 
 export type Agreement = typeof agreements.$inferSelect;
@@ -20,7 +20,7 @@ export async function endAgreementTx(tx: Db, caller: Caller, a: Agreement, reaso
   assertAllowed(a.status, 'END', reason);
   const [row] = await tx
     .update(agreements)
-    .set({ status: nextStatus(a.status, 'END'), endedAt: new Date(), endReason: reason, endNote: note ?? null, nextDuePeriod: null, nextDueStart: null, nextDueOn: null })
+    .set({ status: 'ENDED', endedAt: new Date(), endReason: reason, endNote: note ?? null, nextDuePeriod: null, nextDueStart: null, nextDueOn: null })
     .where(eq(agreements.id, a.id))
     .returning();
   await recordAgreementEvent(tx, caller, a.id, 'END', { reason });

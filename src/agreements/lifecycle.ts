@@ -2,14 +2,15 @@ import { conflict } from '../errors';
 import type { AgreementStatus, EndReason } from './tables';
 
 /**
- * The agreement lifecycle as data: DRAFT -> ACTIVE (when both sides have signed) -> ENDED. Amending or renewing
- * does not change a row's status; it starts a new DRAFT version that replaces this one when it becomes active.
+ * The agreement lifecycle as data: DRAFT -> ACTIVE (the SIGN that completes both signatures activates it) -> ENDED.
+ * Amending or renewing does not change a row's status; it starts a new DRAFT version that replaces this one when
+ * it becomes active. These are the actions a caller can ask for; activation is not one of them.
  */
-export const AGREEMENT_ACTIONS = ['EDIT_DRAFT', 'SIGN', 'ACTIVATE', 'AMEND', 'RENEW', 'END', 'RECORD_REPORT', 'RECORD_COMPLAINT'] as const;
+export const AGREEMENT_ACTIONS = ['EDIT_DRAFT', 'SIGN', 'AMEND', 'RENEW', 'END', 'RECORD_REPORT', 'RECORD_COMPLAINT'] as const;
 export type AgreementAction = (typeof AGREEMENT_ACTIONS)[number];
 
 const ALLOWED: Record<AgreementStatus, readonly AgreementAction[]> = {
-  DRAFT: ['EDIT_DRAFT', 'SIGN', 'ACTIVATE', 'END'],
+  DRAFT: ['EDIT_DRAFT', 'SIGN', 'END'],
   ACTIVE: ['AMEND', 'RENEW', 'END', 'RECORD_REPORT', 'RECORD_COMPLAINT'],
   ENDED: ['RENEW', 'RECORD_COMPLAINT'],
 };
@@ -27,13 +28,6 @@ export function allowedActions(status: AgreementStatus): readonly AgreementActio
 
 export function allowedEndReasons(status: AgreementStatus): readonly EndReason[] {
   return END_REASONS[status];
-}
-
-/** The status an action leads to. */
-export function nextStatus(status: AgreementStatus, action: AgreementAction): AgreementStatus {
-  if (action === 'ACTIVATE') return 'ACTIVE';
-  if (action === 'END') return 'ENDED';
-  return status;
 }
 
 /** Throws CONFLICT naming the status and what it allows. */

@@ -1,7 +1,7 @@
 import { todayIn } from '../calendar';
 import { connection, decodeCursor, isUuidCursor, pageSize } from '../graphql/cursor';
 import type { Resolvers } from '../graphql/generated/types';
-import { authorize } from '../policy/policy';
+import { authorize, can } from '../policy/policy';
 import { dueState } from '../reports/due';
 import { listDepositComplaints, recordDepositComplaint, resolveDepositComplaint } from './complaints';
 import { allowedActions } from './lifecycle';
@@ -51,7 +51,11 @@ export const agreementsResolvers: Resolvers = {
     person: async (a, _, { loaders }) => (await loaders.person.load(a.personId))!,
     previous: async (a, _, { loaders }) => (a.previousId ? ((await loaders.agreement.load(a.previousId)) ?? null) : null),
     allowedActions: (a) => [...allowedActions(a.status)],
-    official: async (a, _, { loaders }) => (await loaders.user.load(a.officialUserId))!,
+    official: async (a, _, { loaders, caller }) => {
+      const u = (await loaders.user.load(a.officialUserId))!;
+      // Officials and supervisors see who signed, not the account (username, role, last login).
+      return { id: u.id, displayName: u.displayName, user: can(caller.actor, 'user.read') ? u : null };
+    },
     village: async (a, _, { loaders }) => (await loaders.division.load(a.villageCode))!,
     officialCommitments: (a, _, { loaders }) => items(a.officialCommitments, loaders.commitmentItems),
     personCommitments: (a, _, { loaders }) => items(a.personCommitments, loaders.commitmentItems),
@@ -59,7 +63,7 @@ export const agreementsResolvers: Resolvers = {
     personSignature: (a) => (a.personSignedAt ? { signedAt: a.personSignedAt, method: a.personSignMethod!, scanRef: a.personSignRef } : null),
     reportStatus: (a, { asOf }, { deps }) => dueState(a, asOf ?? todayIn(deps.config.timeZone), deps.config.dueSoonDays),
     history: (a, _, { loaders }) => loaders.historyByAgreement.load(a.id),
-    depositComplaints: (a, _, { deps, caller }) => listDepositComplaints(deps, caller, { agreementId: a.id }),
+    depositComplaints: async (a, _, { caller, loaders }) => (can(caller.actor, 'complaint.read', { villageCode: a.villageCode }) ? loaders.complaintsByAgreement.load(a.id) : []),
   },
   DepositComplaint: {
     agreement: async (c, _, { loaders }) => (await loaders.agreement.load(c.agreementId))!,

@@ -1,23 +1,24 @@
 import { and, asc, desc, eq, max, sql, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/service';
 import { users } from '../auth/tables';
-import { todayIn } from '../calendar';
+import { addDays, todayIn } from '../calendar';
 import { anyOfIds, lookupMany, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, conflict, notFound, requireUuid } from '../errors';
 import type { Caller } from '../policy/actor';
-import { authorize } from '../policy/policy';
+import { authorize, can } from '../policy/policy';
 import { grantConsentTx, withdrawSharingExceptTx } from '../people/consent';
 import { isCountyCode } from '../people/identity';
-import { loadPerson, personTarget } from '../people/service';
+import { loadPerson, personTarget, type Person as PersonRow } from '../people/service';
+import { registryTransaction } from '../people/transaction';
 import { scopeConditions } from '../policy/scope-sql';
 import { people } from '../people/tables';
-import { requireDate } from '../people/validation';
+import { optionalText, requireDate } from '../people/validation';
 import { refreshNextDue } from '../reports/due';
 import { CADENCES, type Cadence } from '../reports/periods';
 import { agreementInStatus, endAgreementTx, endAllAgreementsTx, type Agreement } from './ending';
 import { recordAgreementEvent } from './history';
-import { assertAllowed, nextStatus } from './lifecycle';
+import { assertAllowed } from './lifecycle';
 import { agreements, commitmentItems, SIGN_METHODS, AGREEMENT_STATUSES, type AgreementStatus, type EndReason } from './tables';
 
 export type { Agreement };
@@ -77,15 +78,31 @@ export async function loadAgreement(db: Db, id: string, lock = false): Promise<A
   return row;
 }
 
+/**
+ * Locks an agreement for a change in the registry's lock order (see registryTransaction): its person's row first,
+ * then the agreement. The person is returned even when erased; callers that start something new refuse that.
+ */
+export async function lockAgreement(tx: Db, id: string): Promise<{ agreement: Agreement; person: PersonRow }> {
+  const [ref] = await tx.select({ personId: agreements.personId }).from(agreements).where(eq(agreements.id, requireUuid('id', id)));
+  if (!ref) throw notFound('Agreement', id);
+  // An agreement never changes person, so the unlocked read above names the right row to lock first.
+  const [person] = await tx.select().from(people).where(eq(people.id, ref.personId)).for('update');
+  return { person: person!, agreement: await loadAgreement(tx, id, true) };
+}
+
+function refuseErased(p: PersonRow): void {
+  if (p.erasedAt) throw conflict('the person’s data has been erased; register them again to make a new agreement');
+}
+
 export async function getAgreement(deps: Deps, caller: Caller, id: string): Promise<Agreement> {
   const a = await loadAgreement(deps.db, id);
   authorize(caller.actor, 'agreement.read', { villageCode: a.villageCode });
   return a;
 }
 
-/** The official who signs for the village: the caller if an official, else one named by an admin. */
+/** The official who signs for the village: the caller if they sign as its official, else the one named. */
 async function signingOfficial(tx: Db, caller: Caller, villageCode: string, officialUserId?: string | null): Promise<string> {
-  if (caller.actor.kind === 'user' && caller.actor.role === 'VILLAGE_OFFICIAL' && !officialUserId) return caller.actor.userId;
+  if (!officialUserId && caller.actor.kind === 'user' && can(caller.actor, 'agreement.signAsOfficial', { villageCode })) return caller.actor.userId;
   if (!officialUserId) throw badInput('officialUserId', 'name the village official who signs');
   const [u] = await tx.select().from(users).where(eq(users.id, requireUuid('officialUserId', officialUserId)));
   if (!u || u.role !== 'VILLAGE_OFFICIAL' || u.scope !== villageCode || u.disabledAt) {
@@ -115,7 +132,7 @@ export interface CreateAgreementInput extends AgreementTerms {
 /** A first agreement (or a fresh one after the last ended) starts as a DRAFT. */
 export async function createAgreement(deps: Deps, caller: Caller, input: CreateAgreementInput): Promise<Agreement> {
   const today = todayIn(deps.config.timeZone);
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const p = await loadPerson(tx, input.personId, { lock: true });
     authorize(caller.actor, 'agreement.write', personTarget(p));
     if (await agreementInStatus(tx, p.id, 'ACTIVE')) throw conflict('this person has an active agreement; amend or renew it instead');
@@ -128,8 +145,8 @@ export async function createAgreement(deps: Deps, caller: Caller, input: CreateA
 
 export async function updateDraft(deps: Deps, caller: Caller, id: string, changes: AgreementTerms): Promise<Agreement> {
   const today = todayIn(deps.config.timeZone);
-  return deps.db.transaction(async (tx) => {
-    const a = await loadAgreement(tx, id, true);
+  return registryTransaction(deps, async (tx) => {
+    const { agreement: a } = await lockAgreement(tx, id);
     authorize(caller.actor, 'agreement.write', { villageCode: a.villageCode });
     assertAllowed(a.status, 'EDIT_DRAFT');
     const terms = await validateTerms(tx, a, changes, today);
@@ -159,15 +176,17 @@ export interface SignatureInput {
  */
 export async function signAgreement(deps: Deps, caller: Caller, id: string, sig: SignatureInput): Promise<Agreement> {
   if (!SIGN_METHODS.includes(sig.method)) throw badInput('method', 'PAPER or PHONE');
-  const scanRef = sig.scanRef?.trim() || null;
+  const scanRef = optionalText('scanRef', sig.scanRef, 100) ?? null;
   if (sig.method === 'PAPER' && !scanRef) throw badInput('scanRef', 'a paper signature needs the reference of its scan');
   const signedAt = sig.signedAt ?? new Date();
   if (signedAt.getTime() > Date.now() + 60_000) throw badInput('signedAt', 'cannot be in the future');
-  return deps.db.transaction(async (tx) => {
-    const a = await loadAgreement(tx, id, true);
+  return registryTransaction(deps, async (tx) => {
+    const { agreement: a, person } = await lockAgreement(tx, id);
     authorize(caller.actor, 'agreement.write', { villageCode: a.villageCode });
     assertAllowed(a.status, 'SIGN');
-    if (sig.side === 'OFFICIAL' && caller.actor.kind === 'user' && caller.actor.role === 'VILLAGE_OFFICIAL' && caller.actor.userId !== a.officialUserId) {
+    refuseErased(person);
+    const isNamedOfficial = caller.actor.kind === 'user' && caller.actor.userId === a.officialUserId;
+    if (sig.side === 'OFFICIAL' && !isNamedOfficial && !can(caller.actor, 'agreement.recordOfficialSignature', { villageCode: a.villageCode })) {
       throw conflict('only the official named on the agreement can record the official signature');
     }
     const set =
@@ -183,12 +202,13 @@ export async function signAgreement(deps: Deps, caller: Caller, id: string, sig:
 }
 
 async function activateTx(tx: Db, deps: Deps, caller: Caller, a: Agreement): Promise<Agreement> {
-  assertAllowed(a.status, 'ACTIVATE');
+  // Reached only from SIGN on a DRAFT (checked by the caller) once both sides have signed.
   const current = await agreementInStatus(tx, a.personId, 'ACTIVE', true);
   if (current) await endAgreementTx(tx, caller, current, 'REPLACED');
-  const [active] = await tx.update(agreements).set({ status: nextStatus(a.status, 'ACTIVATE'), activatedAt: new Date() }).where(eq(agreements.id, a.id)).returning();
+  const [active] = await tx.update(agreements).set({ status: 'ACTIVE', activatedAt: new Date() }).where(eq(agreements.id, a.id)).returning();
   await tx.update(people).set({ status: 'AWAY', withdrawnAt: null, returnedOn: null, updatedAt: new Date() }).where(eq(people.id, a.personId));
-  const givenOn = a.personSignedAt!.toISOString().slice(0, 10);
+  // The day the person signed, in the county's time zone (a UTC date is a day early before 08:00 in Beijing).
+  const givenOn = todayIn(deps.config.timeZone, a.personSignedAt!);
   const method = a.personSignMethod === 'PAPER' ? 'PAPER' : 'PHONE';
   await grantConsentTx(tx, caller, a.personId, 'AGREEMENT', '', method, givenOn);
   for (const county of a.sharingCounties) await grantConsentTx(tx, caller, a.personId, 'PARTNER_SHARING', county, method, givenOn);
@@ -211,16 +231,19 @@ export async function renewAgreement(deps: Deps, caller: Caller, id: string, cha
 
 async function newVersion(deps: Deps, caller: Caller, id: string, changes: AgreementTerms, action: 'AMEND' | 'RENEW'): Promise<Agreement> {
   const today = todayIn(deps.config.timeZone);
-  return deps.db.transaction(async (tx) => {
-    const a = await loadAgreement(tx, id, true);
+  return registryTransaction(deps, async (tx) => {
+    const { agreement: a, person: p } = await lockAgreement(tx, id);
     authorize(caller.actor, 'agreement.write', { villageCode: a.villageCode });
     assertAllowed(a.status, action);
-    const p = await loadPerson(tx, a.personId, { lock: true });
+    refuseErased(p);
     const [latest] = await tx.select().from(agreements).where(eq(agreements.personId, a.personId)).orderBy(desc(agreements.version)).limit(1);
     if (latest && latest.id !== a.id && latest.status !== 'ENDED') throw conflict('a newer version of this agreement exists', { latestId: latest.id });
-    const base = action === 'RENEW' && a.validTo && !changes.validFrom ? { ...a, validFrom: a.validTo, validTo: null } : a;
+    // A renewal's term starts the day after the old one ends (a day in both terms would be owed twice).
+    const base = action === 'RENEW' && a.validTo && !changes.validFrom ? { ...a, validFrom: addDays(a.validTo, 1), validTo: null } : a;
     const terms = await validateTerms(tx, base, changes, today);
-    const officialUserId = await signingOfficial(tx, caller, p.homeVillageCode, caller.actor.kind === 'user' && caller.actor.role === 'VILLAGE_OFFICIAL' ? null : a.officialUserId);
+    // An official making the new version signs it; anyone else keeps the official named on the old one.
+    const signsAsOfficial = can(caller.actor, 'agreement.signAsOfficial', { villageCode: p.homeVillageCode });
+    const officialUserId = await signingOfficial(tx, caller, p.homeVillageCode, signsAsOfficial ? null : a.officialUserId);
     return insertVersion(tx, caller, { personId: p.id, villageCode: p.homeVillageCode, townCode: p.homeTownCode, officialUserId }, terms, a, action);
   });
 }
@@ -231,14 +254,15 @@ async function newVersion(deps: Deps, caller: Caller, id: string, changes: Agree
  */
 export async function endAgreement(deps: Deps, caller: Caller, id: string, reason: EndReason, note?: string | null): Promise<Agreement> {
   if (reason === 'REPLACED') throw badInput('reason', 'REPLACED is set when a newer version is signed');
-  return deps.db.transaction(async (tx) => {
-    const a = await loadAgreement(tx, id, true);
+  const endNote = optionalText('note', note, 1000) ?? null;
+  return registryTransaction(deps, async (tx) => {
+    const { agreement: a } = await lockAgreement(tx, id);
     authorize(caller.actor, 'agreement.write', { villageCode: a.villageCode });
     if (reason === 'WITHDRAWN' || reason === 'RETURNED_HOME') {
       assertAllowed(a.status, 'END', reason);
       throw badInput('reason', reason === 'WITHDRAWN' ? 'use withdrawConsent: withdrawal ends the agreement and stops sharing' : 'use markReturned: it ends the agreement and updates the person');
     }
-    return endAgreementTx(tx, caller, a, reason, note);
+    return endAgreementTx(tx, caller, a, reason, endNote);
   });
 }
 
@@ -246,10 +270,21 @@ export async function endAgreement(deps: Deps, caller: Caller, id: string, reaso
 export async function expireAgreements(deps: Deps, caller: Caller, asOf: string): Promise<number> {
   authorize(caller.actor, 'agreement.expire');
   requireDate('asOf', asOf);
-  return deps.db.transaction(async (tx) => {
-    const due = await tx.select().from(agreements).where(and(eq(agreements.status, 'ACTIVE'), sql`${agreements.validTo} < ${asOf}`)).for('update');
-    for (const a of due) await endAgreementTx(tx, caller, a, 'EXPIRED');
-    return due.length;
+  return registryTransaction(deps, async (tx) => {
+    const due = await tx
+      .select({ id: agreements.id })
+      .from(agreements)
+      .where(and(eq(agreements.status, 'ACTIVE'), sql`${agreements.validTo} < ${asOf}`))
+      .orderBy(asc(agreements.personId));
+    let n = 0;
+    for (const { id } of due) {
+      // Person first, then the agreement; it may have changed since the unlocked read.
+      const { agreement: a } = await lockAgreement(tx, id);
+      if (a.status !== 'ACTIVE' || !a.validTo || a.validTo >= asOf) continue;
+      await endAgreementTx(tx, caller, a, 'EXPIRED');
+      n += 1;
+    }
+    return n;
   });
 }
 
@@ -257,7 +292,7 @@ export async function expireAgreements(deps: Deps, caller: Caller, asOf: string)
 export async function markReturned(deps: Deps, caller: Caller, personId: string, returnedOn: string) {
   const on = requireDate('returnedOn', returnedOn);
   if (on > todayIn(deps.config.timeZone)) throw badInput('returnedOn', 'cannot be in the future');
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const p = await loadPerson(tx, personId, { lock: true });
     authorize(caller.actor, 'person.write', personTarget(p));
     if (p.status !== 'AWAY') throw conflict(`the person is ${p.status}, not away`);

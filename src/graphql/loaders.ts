@@ -1,5 +1,6 @@
 import { anyOfIds, lookupMany } from '../db/client';
 import DataLoader from 'dataloader';
+import { complaintsOf, type DepositComplaint } from '../agreements/complaints';
 import { agreementHistory, type AgreementEvent } from '../agreements/history';
 import { activeAgreementsOf, listCommitmentItems, loadAgreements, versionsOf, type Agreement, type CommitmentItem } from '../agreements/service';
 import { loadAssociations, type Association } from '../associations/service';
@@ -7,7 +8,7 @@ import { users } from '../auth/tables';
 import type { User } from '../auth/service';
 import type { Deps } from '../deps';
 import { deliveryStats, type DeliveryStats } from '../exchange/monitor';
-import { getDivisions, type Division } from '../jurisdiction/divisions';
+import { childrenOf, getDivisions, type Division } from '../jurisdiction/divisions';
 import { liaisonContacts } from '../liaisons/tables';
 import type { LiaisonContact } from '../liaisons/service';
 import { consentsOf, type Consent } from '../people/consent';
@@ -63,6 +64,8 @@ export function createLoaders(deps: Deps) {
     consentsByPerson: groupedBy<Consent>((ids) => consentsOf(db, ids), (c) => c.personId),
     versionsByPerson: groupedBy<Agreement>((ids) => versionsOf(db, ids), (a) => a.personId),
     historyByAgreement: groupedBy<AgreementEvent>((ids) => agreementHistory(db, ids), (e) => e.agreementId),
+    complaintsByAgreement: groupedBy<DepositComplaint>((ids) => complaintsOf(db, ids), (c) => c.agreementId),
+    divisionChildren: groupedBy<Division>((codes) => childrenOf(db, codes), (d) => d.parentCode!),
     commitmentItems: () => (commitmentItems ??= listCommitmentItems(db)),
     partnerKeys: groupedBy<PartnerKey>((codes) => keysOfPartners(db, codes), (k) => k.countyCode),
     /** By `<countyCode>/<kid>`. */

@@ -104,6 +104,13 @@ export function getDivisions(db: Db, codes: readonly string[]): Promise<Division
   return lookupMany(db, 'divisions_by_code', codes, (d) => d.select().from(divisions).where(anyOfIds(divisions.code, 'text')).prepare('divisions_by_code'));
 }
 
+/** Batch: the children of these divisions, by code (Division.children on a page of divisions). */
+export function childrenOf(db: Db, parentCodes: readonly string[]): Promise<Division[]> {
+  return lookupMany(db, 'divisions_children', parentCodes, (d) =>
+    d.select().from(divisions).where(anyOfIds(divisions.parentCode, 'text')).orderBy(asc(divisions.code)).prepare('divisions_children'),
+  );
+}
+
 export async function listDivisions(db: Db, filter: { parentCode?: string | null; level?: DivisionLevel | null }): Promise<Division[]> {
   const where = [];
   if (filter.parentCode) where.push(eq(divisions.parentCode, filter.parentCode));

@@ -18,6 +18,6 @@ export const jurisdictionResolvers: Resolvers = {
   },
   Division: {
     parent: async (d, _, { loaders }) => (d.parentCode ? ((await loaders.division.load(d.parentCode)) ?? null) : null),
-    children: (d, _, { deps }) => listDivisions(deps.db, { parentCode: d.code }),
+    children: (d, _, { loaders }) => loaders.divisionChildren.load(d.code),
   },
 };

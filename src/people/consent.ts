@@ -4,11 +4,12 @@ import { appendAudit } from '../audit/service';
 import { todayIn } from '../calendar';
 import { anyOfIds, lookupMany, type Db } from '../db/client';
 import type { Deps } from '../deps';
-import { badInput, notFound } from '../errors';
+import { badInput, conflict, notFound } from '../errors';
 import type { Caller } from '../policy/actor';
 import { authorize } from '../policy/policy';
 import { isCountyCode } from './identity';
 import { loadPerson, personTarget } from './service';
+import { registryTransaction } from './transaction';
 import { consents, CONSENT_KINDS, CONSENT_METHODS, people, type ConsentKind } from './tables';
 import { requireDate } from './validation';
 
@@ -66,9 +67,16 @@ export async function recordConsent(deps: Deps, caller: Caller, personId: string
   if (!CONSENT_METHODS.includes(input.method)) throw badInput('method', 'unknown method');
   const scope = checkScope(input.kind, input.scope);
   const givenOn = input.givenOn ? requireDate('givenOn', input.givenOn) : todayIn(deps.config.timeZone);
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const p = await loadPerson(tx, personId, { lock: true });
     authorize(caller.actor, 'consent.write', personTarget(p));
+    if (p.status === 'WITHDRAWN') {
+      if (input.kind !== 'AGREEMENT') throw conflict('the person has withdrawn; record their consent to the agreement first', { status: p.status });
+      // Consenting again undoes the withdrawal: the record is no longer due for erasure and is back in service.
+      const status = p.returnedOn ? 'RETURNED' : 'AWAY';
+      await tx.update(people).set({ status, withdrawnAt: null, updatedAt: new Date() }).where(eq(people.id, p.id));
+      await appendAudit(tx, caller, { action: 'person.reconsent', targetType: 'Person', targetId: p.id, details: { status } });
+    }
     await grantConsentTx(tx, caller, p.id, input.kind, scope, input.method, givenOn);
     return consentsOf(tx, p.id);
   });
@@ -82,7 +90,7 @@ export async function recordConsent(deps: Deps, caller: Caller, personId: string
 export async function withdrawConsent(deps: Deps, caller: Caller, personId: string, kind: ConsentKind, rawScope?: string | null): Promise<Consent[]> {
   if (!CONSENT_KINDS.includes(kind)) throw badInput('kind', 'unknown consent kind');
   const scope = checkScope(kind, rawScope);
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const p = await loadPerson(tx, personId, { lock: true });
     authorize(caller.actor, 'consent.write', personTarget(p));
     if (kind !== 'AGREEMENT') {
@@ -92,8 +100,11 @@ export async function withdrawConsent(deps: Deps, caller: Caller, personId: stri
     await endAllAgreementsTx(tx, caller, p.id, 'WITHDRAWN');
     const open = await tx.select().from(consents).where(and(eq(consents.personId, p.id), isNull(consents.withdrawnAt)));
     for (const c of open) await withdrawOneTx(tx, caller, p.id, c.kind, c.scope);
-    await tx.update(people).set({ status: 'WITHDRAWN', withdrawnAt: new Date(), updatedAt: new Date() }).where(eq(people.id, p.id));
-    await appendAudit(tx, caller, { action: 'person.withdraw', targetType: 'Person', targetId: p.id });
+    // Withdrawing again changes nothing: the retention period runs from the first withdrawal.
+    if (p.status !== 'WITHDRAWN') {
+      await tx.update(people).set({ status: 'WITHDRAWN', withdrawnAt: new Date(), updatedAt: new Date() }).where(eq(people.id, p.id));
+      await appendAudit(tx, caller, { action: 'person.withdraw', targetType: 'Person', targetId: p.id });
+    }
     return consentsOf(tx, p.id);
   });
 }

@@ -48,7 +48,7 @@ export const peopleResolvers: Resolvers = {
   Mutation: {
     registerPerson: (_, { input }, { deps, caller }) => registerPerson(deps, caller, input),
     updatePerson: (_, { id, input }, { deps, caller }) => updatePerson(deps, caller, id, input),
-    revealIdNumber: (_, { personId, reason }, { deps, caller }) => revealIdNumber(deps, caller, personId, reason),
+    revealIdNumber: (_, { personId, reasonCode, reason }, { deps, caller }) => revealIdNumber(deps, caller, personId, { reasonCode, reason }),
     addDependant: (_, { personId, input }, { deps, caller }) => addDependant(deps, caller, personId, input),
     updateDependant: (_, { id, input }, { deps, caller }) => updateDependant(deps, caller, id, input),
     removeDependant: async (_, { id }, { deps, caller }) => {

@@ -1,6 +1,6 @@
 import { and, asc, eq, exists, gt, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { agreements } from '../agreements/tables';
-import { appendAudit } from '../audit/service';
+import { appendAudit, auditStandalone } from '../audit/service';
 import { todayIn } from '../calendar';
 import { anyOfIds, lookupMany, type Db } from '../db/client';
 import type { Deps } from '../deps';
@@ -9,10 +9,11 @@ import { isUuidCursor } from '../graphql/cursor';
 import { requireDivision } from '../jurisdiction/divisions';
 import { requireLiaison } from '../liaisons/service';
 import { actorColumns, type Caller } from '../policy/actor';
-import { authorize, type Target } from '../policy/policy';
+import { authorize, can, type Target } from '../policy/policy';
 import { scopeConditions } from '../policy/scope-sql';
 import type { Secrets } from '../secrets';
 import { maskIdNumber } from './identity';
+import { registryTransaction } from './transaction';
 import { dependants, people, personChanges, PERSON_STATUSES, type PersonStatus } from './tables';
 import {
   optionalMobile,
@@ -83,7 +84,7 @@ export async function registerPerson(deps: Deps, caller: Caller, input: Register
   const village = await requireDivision(deps.db, 'homeVillageCode', input.homeVillageCode, 'VILLAGE');
   const liaisonContactId = input.liaisonContactId ? (await requireLiaison(deps.db, 'liaisonContactId', input.liaisonContactId)).id : null;
 
-  return deps.db.transaction(async (tx) => {
+  const outcome = await registryTransaction(deps, async (tx) => {
     const [row] = await tx
       .insert(people)
       .values({
@@ -106,12 +107,27 @@ export async function registerPerson(deps: Deps, caller: Caller, input: Register
       .returning();
     if (!row) {
       const [existing] = await tx.select({ id: people.id, village: people.homeVillageCode }).from(people).where(eq(people.idNumberHmac, deps.secrets.hmac(id.idNumber)));
-      throw conflict('a person with this ID number is already registered', { field: 'idNumber', existingPersonId: existing?.id, existingVillageCode: existing?.village });
+      return { duplicateOf: existing };
     }
     if (deps_.length) await tx.insert(dependants).values(deps_.map((d) => ({ ...d, personId: row.id })));
     await appendAudit(tx, caller, { action: 'person.register', targetType: 'Person', targetId: row.id, details: { village: village.code, dependants: deps_.length } });
-    return row;
+    return { person: row };
   });
+  if (outcome.person) return outcome.person;
+  // Someone holding an ID number learns where that person is registered only if they may see the record anyway.
+  const existing = outcome.duplicateOf;
+  const visible = existing !== undefined && can(caller.actor, 'person.read', personTarget({ homeVillageCode: existing.village }));
+  await auditStandalone(deps.db, caller, {
+    action: 'person.register',
+    outcome: 'DENIED',
+    targetType: 'Person',
+    ...(existing ? { targetId: existing.id } : {}),
+    details: { reason: 'DUPLICATE_ID_NUMBER', village: village.code, disclosed: visible },
+  });
+  throw conflict(
+    visible ? 'a person with this ID number is already registered' : 'a person with this ID number is already registered outside your jurisdiction',
+    visible ? { field: 'idNumber', existingPersonId: existing!.id, existingVillageCode: existing!.village } : { field: 'idNumber' },
+  );
 }
 
 /** Fields other channels (reports, associations, partner counties) may change; all optional, null clears. */
@@ -169,7 +185,7 @@ export async function updatePerson(deps: Deps, caller: Caller, id: string, input
   const departureDate = input.departureDate === undefined ? undefined : input.departureDate ? requireDate('departureDate', input.departureDate) : null;
   const liaisonContactId =
     input.liaisonContactId === undefined ? undefined : input.liaisonContactId ? (await requireLiaison(deps.db, 'liaisonContactId', input.liaisonContactId)).id : null;
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const p = await loadPerson(tx, id, { lock: true });
     authorize(caller.actor, 'person.write', personTarget(p));
     const own: Partial<Person> = {};
@@ -185,16 +201,25 @@ export async function updatePerson(deps: Deps, caller: Caller, id: string, input
   });
 }
 
+export const ID_REVEAL_REASONS = ['SOCIAL_INSURANCE_TRANSFER', 'BENEFIT_APPLICATION', 'IDENTITY_CHECK', 'PARTNER_INQUIRY', 'LEGAL_AID', 'OTHER'] as const;
+export type IdRevealReason = (typeof ID_REVEAL_REASONS)[number];
+
+/** A reason from the fixed list, or (for OTHER or none) a text of bounded length; an optional note with a code. */
+function revealReason(code: IdRevealReason | null | undefined, text: string | null | undefined): { reasonCode: IdRevealReason; reason: string | null } {
+  if (code != null && !ID_REVEAL_REASONS.includes(code)) throw badInput('reasonCode', 'unknown reason');
+  const why = optionalText('reason', text, 200) ?? null;
+  if ((code == null || code === 'OTHER') && (!why || [...why].length < 4)) throw badInput('reason', 'choose a reasonCode, or say why the full number is needed (4 to 200 characters)');
+  return { reasonCode: code ?? 'OTHER', reason: why };
+}
+
 /** Full ID number for a role that needs it, with the reason recorded in the audit log. */
-export async function revealIdNumber(deps: Deps, caller: Caller, personId: string, reason: string): Promise<string> {
-  const why = reason.trim();
-  if (why.length < 2) throw badInput('reason', 'say why the full number is needed');
-  if (why.length > 200) throw badInput('reason', 'must be at most 200 characters');
+export async function revealIdNumber(deps: Deps, caller: Caller, personId: string, input: { reasonCode?: IdRevealReason | null; reason?: string | null }): Promise<string> {
+  const why = revealReason(input.reasonCode, input.reason);
   const p = await loadPerson(deps.db, personId);
   authorize(caller.actor, 'person.revealId', personTarget(p));
   if (!p.idNumberEnc) throw notFound('ID number');
   const idNumber = deps.secrets.decrypt(p.idNumberEnc);
-  await deps.db.transaction((tx) => appendAudit(tx, caller, { action: 'person.revealId', targetType: 'Person', targetId: p.id, details: { reason: why } }));
+  await deps.db.transaction((tx) => appendAudit(tx, caller, { action: 'person.revealId', targetType: 'Person', targetId: p.id, details: why }));
   return idNumber;
 }
 
@@ -202,7 +227,7 @@ export async function revealIdNumber(deps: Deps, caller: Caller, personId: strin
 
 export async function addDependant(deps: Deps, caller: Caller, personId: string, input: DependantInput): Promise<Dependant> {
   const d = requireDependant('dependant', input);
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const p = await loadPerson(tx, personId, { lock: true });
     authorize(caller.actor, 'person.write', personTarget(p));
     const [row] = await tx.insert(dependants).values({ ...d, personId: p.id }).returning();
@@ -212,16 +237,19 @@ export async function addDependant(deps: Deps, caller: Caller, personId: string,
 }
 
 async function loadDependantForWrite(tx: Db, caller: Caller, id: string): Promise<Dependant> {
-  const [d] = await tx.select().from(dependants).where(eq(dependants.id, requireUuid('id', id))).for('update');
-  if (!d) throw notFound('Dependant', id);
-  const p = await loadPerson(tx, d.personId);
+  const [ref] = await tx.select({ personId: dependants.personId }).from(dependants).where(eq(dependants.id, requireUuid('id', id)));
+  if (!ref) throw notFound('Dependant', id);
+  // Lock order: the person first, then their dependant.
+  const p = await loadPerson(tx, ref.personId, { lock: true });
   authorize(caller.actor, 'person.write', personTarget(p));
+  const [d] = await tx.select().from(dependants).where(eq(dependants.id, id)).for('update');
+  if (!d) throw notFound('Dependant', id);
   return d;
 }
 
 export async function updateDependant(deps: Deps, caller: Caller, id: string, input: DependantInput): Promise<Dependant> {
   const d = requireDependant('dependant', input);
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const current = await loadDependantForWrite(tx, caller, id);
     const [row] = await tx.update(dependants).set(d).where(eq(dependants.id, current.id)).returning();
     await appendAudit(tx, caller, { action: 'dependant.update', targetType: 'Person', targetId: current.personId, details: { dependantId: id } });
@@ -230,7 +258,7 @@ export async function updateDependant(deps: Deps, caller: Caller, id: string, in
 }
 
 export async function removeDependant(deps: Deps, caller: Caller, id: string): Promise<void> {
-  await deps.db.transaction(async (tx) => {
+  await registryTransaction(deps, async (tx) => {
     const current = await loadDependantForWrite(tx, caller, id);
     await tx.delete(dependants).where(eq(dependants.id, current.id));
     await appendAudit(tx, caller, { action: 'dependant.remove', targetType: 'Person', targetId: current.personId, details: { dependantId: id } });

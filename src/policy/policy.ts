@@ -52,6 +52,10 @@ const RULES = {
   'agreement.read': { roles: REGISTRY_READERS, within: 'record' },
   'agreement.write': { roles: REGISTRY_WRITERS, within: 'record', system: true },
   'agreement.expire': { roles: ADMIN, within: 'county', system: true },
+  /** Signs for the village as its official: a new agreement or version names the caller unless they name a colleague. */
+  'agreement.signAsOfficial': { roles: ['VILLAGE_OFFICIAL'], within: 'record' },
+  /** Records the official side's signature for the official named on the agreement (from the signed paper form). */
+  'agreement.recordOfficialSignature': { roles: ADMIN, within: 'record', system: true },
   'report.read': { roles: REGISTRY_READERS, within: 'record' },
   /** Association staff write reports for their own members (the report's target names the person's associations). */
   'report.write': { roles: [...REGISTRY_WRITERS, 'ASSOCIATION_STAFF'], within: 'record', partners: true, system: true },

@@ -1,17 +1,61 @@
 import { and, eq, gte, isNull, lte } from 'drizzle-orm';
 import type { Agreement } from '../agreements/ending';
 import { agreements } from '../agreements/tables';
-import { daysBetween } from '../calendar';
+import { addDays, daysBetween } from '../calendar';
 import type { Db } from '../db/client';
-import { nextDue } from './periods';
+import { nextDue, type NextDue } from './periods';
 import { statusReports } from './tables';
 
+export interface Term {
+  cadence: Agreement['cadence'];
+  from: string;
+  to: string | null;
+}
+
 /**
- * Recomputes and stores an active agreement's next due period and date from the reports that cover its periods,
- * so "who is overdue" is one indexed query. Called whenever a report is recorded or an agreement activates.
+ * The terms whose reports are owed under an active agreement: its own, and those of the versions it continues
+ * without a gap (amended and replaced, or expired and renewed from the day after), so a period already due under an
+ * older version is not dropped when a new one is signed. A replaced version owes only up to the day before its
+ * successor starts; a discarded draft in between is skipped; a return home, a withdrawal or a gap starts afresh.
+ */
+export function owedTerms(a: Agreement, versions: readonly Agreement[]): Term[] {
+  const terms: Term[] = [{ cadence: a.cadence, from: a.validFrom, to: a.validTo }];
+  let successor = a;
+  for (let prev = versions.find((v) => v.id === a.previousId); prev; prev = versions.find((v) => v.id === prev!.previousId)) {
+    if (!prev.activatedAt) {
+      if (prev.endReason === 'DISCARDED') continue;
+      break;
+    }
+    if (prev.endReason !== 'REPLACED' && prev.endReason !== 'EXPIRED') break;
+    if (prev.validTo && addDays(prev.validTo, 1) < successor.validFrom) break;
+    const dayBefore = addDays(successor.validFrom, -1);
+    const to = prev.validTo && prev.validTo < dayBefore ? prev.validTo : dayBefore;
+    if (to >= prev.validFrom) terms.push({ cadence: prev.cadence, from: prev.validFrom, to });
+    successor = prev;
+  }
+  return terms;
+}
+
+/** The earliest period owed under any of the terms that no report covers. */
+export function firstUncovered(terms: readonly Term[], reportedPeriods: readonly string[], graceDays: number): NextDue | undefined {
+  let first: NextDue | undefined;
+  for (const t of terms) {
+    const due = nextDue(t.cadence, t.from, t.to, reportedPeriods, graceDays);
+    if (due && (!first || due.dueOn < first.dueOn || (due.dueOn === first.dueOn && due.period.start < first.period.start))) first = due;
+  }
+  return first;
+}
+
+/**
+ * Recomputes and stores an active agreement's next due period and date from the reports that cover its periods
+ * (and those still owed under the versions it continues), so "who is overdue" is one indexed query. Called whenever
+ * a report is recorded or an agreement activates.
  */
 export async function refreshNextDue(tx: Db, a: Agreement, graceDays: number): Promise<void> {
   if (a.status !== 'ACTIVE') return;
+  const versions = await tx.select().from(agreements).where(eq(agreements.personId, a.personId));
+  const terms = owedTerms(a, versions);
+  const from = terms.reduce((min, t) => (t.from < min ? t.from : min), a.validFrom);
   const reports = await tx
     .select({ period: statusReports.period, periodStart: statusReports.periodStart, reportedOn: statusReports.reportedOn })
     .from(statusReports)
@@ -19,11 +63,11 @@ export async function refreshNextDue(tx: Db, a: Agreement, graceDays: number): P
       and(
         eq(statusReports.personId, a.personId),
         isNull(statusReports.supersededAt),
-        gte(statusReports.periodEnd, a.validFrom),
+        gte(statusReports.periodEnd, from),
         a.validTo ? lte(statusReports.periodStart, a.validTo) : undefined,
       ),
     );
-  const due = nextDue(a.cadence, a.validFrom, a.validTo, reports.map((r) => r.period), graceDays);
+  const due = firstUncovered(terms, reports.map((r) => r.period), graceDays);
   const last = reports.reduce<(typeof reports)[number] | undefined>((best, r) => (!best || r.periodStart > best.periodStart ? r : best), undefined);
   await tx
     .update(agreements)

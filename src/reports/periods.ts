@@ -2,7 +2,10 @@ import { addDays } from '../calendar';
 
 /**
  * Reporting periods: `2026-11` (month), `2026-Q3` (quarter), `2026-H2` (half-year). An agreement's cadence says which
- * kind it expects; a report of any kind covers the cadence periods it overlaps (a November report counts for Q4).
+ * kind it expects. A report covers only what lies inside its own period: a Q3 report covers July, August and
+ * September (and Q3), but a November report says nothing about December, so it does not cover Q4 on its own. A
+ * cadence period is covered when every month of it is inside some report (Q4 by a Q4 or H2 report, or by reports
+ * for October, November and December).
  */
 export const CADENCES = ['MONTHLY', 'QUARTERLY', 'HALF_YEARLY'] as const;
 export type Cadence = (typeof CADENCES)[number];
@@ -58,8 +61,22 @@ export function nextPeriod(cadence: Cadence, p: Period): Period {
 
 export interface NextDue {
   period: Period;
-  /** Last day the report is on time: end of the period plus the grace days. */
+  /** Last day the report is on time: see reportDueOn. */
   dueOn: string;
+}
+
+/** The one grace rule: a period's report is on time until its last day plus REPORT_GRACE_DAYS, late from the day after. */
+export function reportDueOn(period: Pick<Period, 'end'>, graceDays: number): string {
+  return addDays(period.end, graceDays);
+}
+
+/** Whether reports for these periods cover every month of `p`. */
+export function isCovered(p: Period, reported: readonly Period[]): boolean {
+  for (let m = periodContaining('MONTHLY', p.start); m.start <= p.end; m = nextPeriod('MONTHLY', m)) {
+    const month = m;
+    if (!reported.some((r) => r.start <= month.start && r.end >= month.end)) return false;
+  }
+  return true;
 }
 
 /**
@@ -73,15 +90,12 @@ export function nextDue(
   reportedPeriods: readonly string[],
   graceDays: number,
 ): NextDue | undefined {
-  const covered = reportedPeriods.map(parsePeriod).filter((p): p is NonNullable<typeof p> => p !== undefined);
+  const reported = reportedPeriods.map(parsePeriod).filter((p): p is NonNullable<typeof p> => p !== undefined);
   let p = periodContaining(cadence, validFrom);
-  // Bounded: a report can cover at most the periods that exist before the latest reported one, plus one.
+  // Bounded: reports can cover at most the periods that exist before the latest reported one, plus one.
   for (let i = 0; i < 10_000; i++) {
     if (validTo && p.start > validTo) return undefined;
-    const current = p;
-    if (!covered.some((c) => c.start <= current.end && c.end >= current.start)) {
-      return { period: p, dueOn: addDays(p.end, graceDays) };
-    }
+    if (!isCovered(p, reported)) return { period: p, dueOn: reportDueOn(p, graceDays) };
     p = nextPeriod(cadence, p);
   }
   return undefined;

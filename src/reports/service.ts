@@ -13,6 +13,7 @@ import { authorize, type Target } from '../policy/policy';
 import { scopeConditions } from '../policy/scope-sql';
 import { applyContactChanges, loadPerson, personTarget, validateContactChanges, type Person } from '../people/service';
 import { optionalText, requireDate, requireNeeds, type PlaceInput } from '../people/validation';
+import { registryTransaction } from '../people/transaction';
 import { refreshNextDue } from './due';
 import { parsePeriod } from './periods';
 import { ARRIVALS, statusReports, WORK_STATUSES, type Arrival } from './tables';
@@ -78,7 +79,7 @@ export async function submitStatusReport(deps: Deps, caller: Caller, input: Stat
   const v = validate(deps, input);
   const liaisonContactId = input.liaisonContactId ? (await requireLiaison(deps.db, 'liaisonContactId', input.liaisonContactId)).id : null;
   const amends = input.amends ? requireUuid('amends', input.amends) : null;
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const p = await loadPerson(tx, input.personId, { lock: true });
     authorize(caller.actor, 'report.write', await reportTarget(tx, p));
     if (p.status !== 'AWAY') throw conflict(`the person is ${p.status}; reports are kept only while they are away`);

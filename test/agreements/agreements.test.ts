@@ -1,4 +1,7 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expireAgreements } from '../../src/agreements/service';
+import { systemCaller } from '../../src/policy/actor';
 import { activeAgreement, register, sign } from '../helpers/registry';
 import { SEED, startTestServer, type TestServer } from '../helpers/server';
 
@@ -31,7 +34,7 @@ describe('mutual-commitment agreements', () => {
     const p = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
     const id = await draft(p.id, { sharingCounties: ['320506'] });
     let a = (await t.gql(AGREEMENT, { id }, official.token)).data!.agreement;
-    expect(a).toMatchObject({ version: 1, status: 'DRAFT', official: { id: official.id }, allowedActions: ['EDIT_DRAFT', 'SIGN', 'ACTIVATE', 'END'] });
+    expect(a).toMatchObject({ version: 1, status: 'DRAFT', official: { id: official.id }, allowedActions: ['EDIT_DRAFT', 'SIGN', 'END'] });
     expect(a.officialCommitments.map((c: any) => c.code)).toEqual(['RESPECT_RIGHTS', 'DELIVER_BENEFITS', 'NO_DEPOSIT', 'FOLLOW_UP_SERVICE']);
     expect(a.officialCommitments[2]).toMatchObject({ textZh: '不收取任何保证金和押金', textEn: expect.stringContaining('deposit') });
     expect(a.personCommitments).toHaveLength(3);
@@ -128,7 +131,25 @@ describe('mutual-commitment agreements', () => {
     const p = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
     const v1 = await activeAgreement(t, official.token, p.id, { validFrom: '2025-01-01', validTo: '2025-12-31' });
     const r = await t.gql(`mutation { renewAgreement(id: "${v1.id}", input: { validTo: "2027-12-31" }) { version validFrom validTo status } }`, {}, official.token);
-    expect(r.data?.renewAgreement).toEqual({ version: 2, validFrom: '2025-12-31', validTo: '2027-12-31', status: 'DRAFT' });
+    expect(r.data?.renewAgreement).toEqual({ version: 2, validFrom: '2026-01-01', validTo: '2027-12-31', status: 'DRAFT' });
+  });
+
+  it('keeps a report already overdue under the old term due after the renewal is signed', async () => {
+    const STATUS = `query($id: ID!) { person(id: $id) { reportStatus(asOf: "2026-01-20") { state period dueOn daysOverdue } } }`;
+    const SUBMIT_Q = `mutation($input: StatusReportInput!) { submitStatusReport(input: $input) { id } }`;
+    for (const expire of [false, true]) {
+      const p = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+      const v1 = await activeAgreement(t, official.token, p.id, { validFrom: '2025-01-01', validTo: '2025-12-31' });
+      for (const period of ['2025-Q1', '2025-Q2', '2025-Q3']) {
+        expect((await t.gql(SUBMIT_Q, { input: { personId: p.id, period, arrival: 'PHONE' } }, official.token)).errors).toBeUndefined();
+      }
+      if (expire) await expireAgreements(t.server.deps, systemCaller('test'), '2026-01-01');
+      const r = await t.gql(`mutation { renewAgreement(id: "${v1.id}", input: { validTo: "2027-12-31" }) { id } }`, {}, official.token);
+      await sign(t, official.token, r.data!.renewAgreement.id, 'OFFICIAL');
+      await sign(t, official.token, r.data!.renewAgreement.id, 'PERSON');
+      const status = (await t.gql(STATUS, { id: p.id }, official.token)).data!.person.reportStatus;
+      expect(status, expire ? 'renewed after expiry' : 'renewed while active').toEqual({ state: 'OVERDUE', period: '2025-Q4', dueOn: '2026-01-15', daysOverdue: 5 });
+    }
   });
 
   it('routes return home and withdrawal to their own mutations', async () => {
@@ -168,6 +189,57 @@ describe('mutual-commitment agreements', () => {
     expect((await t.gql(AGREEMENT, { id: b.id }, official.token)).data!.agreement.status).toBe('ACTIVE');
     const history = (await t.gql(AGREEMENT, { id: a.id }, official.token)).data!.agreement.history;
     expect(history[history.length - 1]).toMatchObject({ action: 'END', actorId: 'test' });
+  });
+
+  it('dates the consents of a signature by the county’s calendar, not UTC', async () => {
+    const p = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+    const id = await draft(p.id);
+    await sign(t, official.token, id, 'OFFICIAL');
+    // 17:30 UTC on 1 March is 01:30 on 2 March in Suining (TIME_ZONE Asia/Shanghai).
+    const r = await t.gql(`mutation { signAgreement(id: "${id}", input: { side: PERSON, method: PHONE, signedAt: "2026-03-01T17:30:00Z" }) { person { consents { kind givenOn } } } }`, {}, official.token);
+    expect(r.data?.signAgreement.person.consents).toEqual([{ kind: 'AGREEMENT', givenOn: '2026-03-02' }]);
+  });
+
+  it('bounds the length of scan references and end notes', async () => {
+    const p = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+    const id = await draft(p.id);
+    const long = await t.gql(`mutation { signAgreement(id: "${id}", input: { side: OFFICIAL, method: PAPER, scanRef: "${'s'.repeat(101)}" }) { id } }`, {}, official.token);
+    expect(long.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'scanRef' });
+    const note = await t.gql(`mutation { endAgreement(id: "${id}", reason: DISCARDED, note: "${'n'.repeat(1001)}") { id } }`, {}, official.token);
+    expect(note.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'note' });
+    expect((await t.gql(`mutation { endAgreement(id: "${id}", reason: DISCARDED, note: "未签") { status } }`, {}, official.token)).data?.endAgreement.status).toBe('ENDED');
+  });
+
+  it('shows the official who signs, and their account only to those who may read users', async () => {
+    const p = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+    const id = await draft(p.id);
+    const Q = `query($id: ID!) { agreement(id: $id) { official { id displayName user { username role } } } }`;
+    for (const token of [official.token, supervisor.token]) {
+      expect((await t.gql(Q, { id }, token)).data?.agreement.official).toMatchObject({ id: official.id, displayName: expect.any(String), user: null });
+    }
+    const admin = await t.user({ role: 'COUNTY_ADMIN' });
+    expect((await t.gql(Q, { id }, admin.token)).data?.agreement.official.user).toMatchObject({ role: 'VILLAGE_OFFICIAL' });
+  });
+
+  it('lets only the named official, or an administrator, record the official signature', async () => {
+    const p = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+    const id = await draft(p.id);
+    const colleague = await t.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageWangji });
+    const SIGN_OFFICIAL = `mutation($id: ID!) { signAgreement(id: $id, input: { side: OFFICIAL, method: PHONE }) { officialSignature { method } } }`;
+    expect(code(await t.gql(SIGN_OFFICIAL, { id }, colleague.token))).toBe('CONFLICT');
+    const admin = await t.user({ role: 'COUNTY_ADMIN' });
+    expect((await t.gql(SIGN_OFFICIAL, { id }, admin.token)).data?.signAgreement.officialSignature).toEqual({ method: 'PHONE' });
+    // A colleague who makes a new version signs it as its official.
+    const a = await activeAgreement(t, official.token, (await register(t, official.token, { homeVillageCode: SEED.villageWangji })).id);
+    const v2 = await t.gql(`mutation { amendAgreement(id: "${a.id}", input: { cadence: MONTHLY }) { official { id } } }`, {}, colleague.token);
+    expect(v2.data?.amendAgreement.official.id).toBe(colleague.id);
+  });
+
+  it('keeps the history append-only: no update, delete or truncate', async () => {
+    const db = t.server.deps.db;
+    for (const statement of [sql`update agreement_events set action = 'EDITED'`, sql`delete from agreement_events`, sql`truncate agreement_events`]) {
+      await expect(db.execute(statement)).rejects.toMatchObject({ cause: { message: 'agreement_events is append-only' } });
+    }
   });
 
   it('has no field for money in its schema', async () => {

@@ -1,16 +1,18 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { people, statusReports } from '../../src/db/schema';
+import { agreements, auditLog, people, statusReports } from '../../src/db/schema';
 import { eraseExpiredRecords, ERASED_NAME } from '../../src/people/erasure';
 import { systemCaller } from '../../src/policy/actor';
-import { activeAgreement, nextIdNumber, register, REGISTER, SUBMIT } from '../helpers/registry';
+import { activeAgreement, nextIdNumber, register, REGISTER, sign, SUBMIT } from '../helpers/registry';
 import { SEED, startTestServer, type TestServer } from '../helpers/server';
 
 let t: TestServer;
 let official: { token: string };
+let admin: { token: string };
 beforeAll(async () => {
   t = await startTestServer({ RETENTION_DAYS_AFTER_WITHDRAWAL: '30', RETENTION_DAYS_AFTER_RETURN: '365' });
   official = await t.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageWangji });
+  admin = await t.user({ role: 'COUNTY_ADMIN' });
 });
 afterAll(() => t.close());
 
@@ -43,6 +45,36 @@ describe('consent', () => {
     expect(state.activeAgreement).toBeNull();
     expect(state.agreements).toEqual([{ status: 'ENDED', endReason: 'WITHDRAWN' }]);
     expect(state.consents.every((c: any) => c.withdrawnAt !== null)).toBe(true);
+  });
+
+  it('withdrawing again keeps the first withdrawal time, so the retention period is not restarted', async () => {
+    const p = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+    await activeAgreement(t, official.token, p.id);
+    const withdraw = () => t.gql(`mutation { withdrawConsent(personId: "${p.id}", kind: AGREEMENT) { kind } }`, {}, official.token);
+    expect((await withdraw()).errors).toBeUndefined();
+    const db = t.server.deps.db;
+    const first = (await db.select().from(people).where(eq(people.id, p.id)))[0]!.withdrawnAt;
+    expect(first).not.toBeNull();
+    expect((await withdraw()).errors).toBeUndefined();
+    expect((await db.select().from(people).where(eq(people.id, p.id)))[0]!.withdrawnAt).toEqual(first);
+    const entries = await db.select().from(auditLog).where(and(eq(auditLog.action, 'person.withdraw'), eq(auditLog.targetId, p.id)));
+    expect(entries).toHaveLength(1);
+  });
+
+  it('consenting to the agreement again after a withdrawal puts the person back in service', async () => {
+    const p = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+    await activeAgreement(t, official.token, p.id);
+    await t.gql(`mutation { withdrawConsent(personId: "${p.id}", kind: AGREEMENT) { kind } }`, {}, official.token);
+    const sharing = await t.gql(`mutation { recordConsent(personId: "${p.id}", input: { kind: PARTNER_SHARING, scope: "320214", method: PHONE }) { kind } }`, {}, official.token);
+    expect(sharing.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', status: 'WITHDRAWN' });
+    const again = await t.gql(`mutation { recordConsent(personId: "${p.id}", input: { kind: AGREEMENT, method: IN_PERSON }) { kind withdrawnAt } }`, {}, official.token);
+    expect(again.errors).toBeUndefined();
+    const state = (await t.gql(CONSENTS, { id: p.id }, official.token)).data!.person;
+    expect(state.status).toBe('AWAY');
+    expect(state.consents.filter((c: any) => c.kind === 'AGREEMENT' && c.withdrawnAt === null)).toHaveLength(1);
+    const [row] = await t.server.deps.db.select().from(people).where(eq(people.id, p.id));
+    // No longer withdrawn: the withdrawal's retention period does not apply.
+    expect(row!.withdrawnAt).toBeNull();
   });
 });
 
@@ -85,5 +117,48 @@ describe('erasure after the retention period', () => {
     expect((await t.gql(`{ person(id: "${gone.id}") { id } }`, {}, official.token)).errors?.[0]?.extensions.code).toBe('NOT_FOUND');
     const again = await t.gql(REGISTER, { input: { name: '重新登记', idNumber, homeVillageCode: SEED.villageWangji } }, official.token);
     expect(again.errors).toBeUndefined();
+  });
+});
+
+describe('erasure of people no longer served', () => {
+  it('erases people away whose agreement lapsed or was never signed, discards their drafts, and keeps the rest', async () => {
+    const db = t.server.deps.db;
+    const longAgo = new Date(Date.now() - 400 * DAY);
+    const liaison = await t.gql(`mutation { createLiaisonContact(input: { name: "周敏", organisation: "吴中区服务中心", countyCode: "320506" }) { id } }`, {}, admin.token);
+    const liaisonId = liaison.data!.createLiaisonContact.id;
+    // Never signed: a draft left open, both sides of it long ago.
+    const neverSigned = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+    const draft = await t.gql(`mutation { createAgreement(input: { personId: "${neverSigned.id}", cadence: QUARTERLY }) { id } }`, {}, official.token);
+    const draftId = draft.data!.createAgreement.id;
+    await sign(t, official.token, draftId, 'OFFICIAL');
+    // Expired long ago, with a report that named the liaison who helped.
+    const expired = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+    const a = await activeAgreement(t, official.token, expired.id, { validFrom: '2024-01-01', validTo: '2024-12-31' });
+    await t.gql(SUBMIT, { input: { personId: expired.id, period: '2024-Q1', arrival: 'LIAISON', liaisonContactId: liaisonId } }, official.token);
+    await db.update(agreements).set({ status: 'ENDED', endReason: 'EXPIRED', endedAt: longAgo, nextDueOn: null }).where(eq(agreements.id, a.id));
+    // Still served: an active agreement, however old.
+    const served = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+    await activeAgreement(t, official.token, served.id, { validFrom: '2024-01-01' });
+    // A recent report keeps a person whose agreement lapsed.
+    const stillInTouch = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+    const b = await activeAgreement(t, official.token, stillInTouch.id, { validFrom: '2024-01-01', validTo: '2024-12-31' });
+    await t.gql(SUBMIT, { input: { personId: stillInTouch.id, period: '2024-Q4', arrival: 'PHONE' } }, official.token);
+    await db.update(agreements).set({ status: 'ENDED', endReason: 'EXPIRED', endedAt: longAgo, nextDueOn: null }).where(eq(agreements.id, b.id));
+    for (const p of [neverSigned, expired, served, stillInTouch]) {
+      await db.update(people).set({ updatedAt: longAgo }).where(eq(people.id, p.id));
+      await db.update(agreements).set({ createdAt: longAgo }).where(eq(agreements.personId, p.id));
+    }
+    await db.update(statusReports).set({ createdAt: longAgo }).where(eq(statusReports.personId, expired.id));
+
+    expect(await eraseExpiredRecords(t.server.deps, systemCaller('test'))).toBe(2);
+    const erased = async (id: string) => (await db.select().from(people).where(eq(people.id, id)))[0]!.erasedAt !== null;
+    expect([await erased(neverSigned.id), await erased(expired.id), await erased(served.id), await erased(stillInTouch.id)]).toEqual([true, true, false, false]);
+    const [d] = await db.select().from(agreements).where(eq(agreements.id, draftId));
+    expect(d).toMatchObject({ status: 'ENDED', endReason: 'DISCARDED' });
+    const [report] = await db.select().from(statusReports).where(eq(statusReports.personId, expired.id));
+    expect(report!.liaisonContactId).toBeNull();
+    // An erased person's agreement cannot be signed back into force.
+    const late = await t.gql(`mutation { signAgreement(id: "${draftId}", input: { side: PERSON, method: PHONE }) { status } }`, {}, official.token);
+    expect(late.errors?.[0]?.extensions.code).toBe('CONFLICT');
   });
 });

@@ -72,9 +72,24 @@ describe('registering people', () => {
     const idNumber = nextIdNumber();
     const first = await register(t, official.token, { idNumber, homeVillageCode: SEED.villageWangji });
     const again = await t.gql(REGISTER, { input: { name: '另一个', idNumber, homeVillageCode: SEED.villageWangji } }, official.token);
-    expect(again.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', existingPersonId: first.id });
+    expect(again.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', existingPersonId: first.id, existingVillageCode: SEED.villageWangji });
     const list = await t.gql(`{ people(filter: { namePrefix: "另一个" }) { totalCount } }`, {}, official.token);
     expect(list.data?.people.totalCount).toBe(0);
+  });
+
+  it('names the existing record only to a caller who may see it, and audits every duplicate attempt', async () => {
+    const idNumber = nextIdNumber();
+    const first = await register(t, official.token, { idNumber, homeVillageCode: SEED.villageWangji });
+    const elsewhere = await t.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageShuanggou });
+    const again = await t.gql(REGISTER, { input: { name: '外村', idNumber, homeVillageCode: SEED.villageShuanggou } }, elsewhere.token);
+    expect(again.errors?.[0]?.extensions.code).toBe('CONFLICT');
+    expect(again.errors?.[0]?.extensions).not.toHaveProperty('existingPersonId');
+    expect(again.errors?.[0]?.extensions).not.toHaveProperty('existingVillageCode');
+    expect(JSON.stringify(again.errors)).not.toContain(SEED.villageWangji);
+    const audit = await t.gql(`{ auditLog(filter: { action: "person.register", outcome: DENIED, targetId: "${first.id}" }) { edges { node { actorId details } } } }`, {}, admin.token);
+    expect(audit.data?.auditLog.edges).toEqual([
+      { node: { actorId: elsewhere.id, details: { reason: 'DUPLICATE_ID_NUMBER', village: SEED.villageShuanggou, disclosed: false } } },
+    ]);
   });
 });
 
@@ -101,8 +116,23 @@ describe('masking and reveal', () => {
     const audit = await t.gql(`{ auditLog(filter: { action: "person.revealId", targetId: "${p.id}" }) { edges { node { actorId details } } } }`, {}, admin.token);
     expect(audit.data?.auditLog.edges.map((e: any) => e.node.details.reason).sort()).toEqual(['办理社保转移', '核对身份'].sort());
     expect(audit.data?.auditLog.edges.some((e: any) => e.node.actorId === official.id)).toBe(true);
-    const bySupervisor = await t.gql(`mutation { revealIdNumber(personId: "${p.id}", reason: "想看看") }`, {}, supervisor.token);
+    const bySupervisor = await t.gql(`mutation { revealIdNumber(personId: "${p.id}", reasonCode: IDENTITY_CHECK) }`, {}, supervisor.token);
     expect(bySupervisor.errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+  });
+
+  it('takes the reveal reason from a fixed list, or as a text of 4 to 200 characters', async () => {
+    const p = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
+    const reveal = (args: string) => t.gql(`mutation { revealIdNumber(personId: "${p.id}", ${args}) }`, {}, official.token);
+    for (const bad of ['reason: "看看"', `reason: "${'很'.repeat(201)}"`, 'reasonCode: OTHER', 'reasonCode: OTHER, reason: "  "', 'reasonCode: LEGAL_AID, reason: "' + 'x'.repeat(201) + '"']) {
+      expect((await reveal(bad)).errors?.[0]?.extensions, bad).toMatchObject({ code: 'BAD_USER_INPUT', field: 'reason' });
+    }
+    expect((await reveal('reasonCode: SOCIAL_INSURANCE_TRANSFER')).errors).toBeUndefined();
+    expect((await reveal('reasonCode: OTHER, reason: "法院来函核对"')).errors).toBeUndefined();
+    const audit = await t.gql(`{ auditLog(filter: { action: "person.revealId", targetId: "${p.id}" }) { edges { node { details } } } }`, {}, admin.token);
+    expect(audit.data?.auditLog.edges.map((e: any) => e.node.details)).toEqual([
+      { reasonCode: 'OTHER', reason: '法院来函核对' },
+      { reasonCode: 'SOCIAL_INSURANCE_TRANSFER', reason: null },
+    ]);
   });
 
   it('never stores the plain ID number', async () => {

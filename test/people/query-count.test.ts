@@ -18,7 +18,7 @@ afterAll(() => t.close());
 
 // A village official's people page: each person with village, active agreement and last report.
 const PAGE = `query($first: Int) { people(first: $first) { edges { node { name phone idNumber homeVillage { name }
-  activeAgreement { cadence nextDueOn official { username } } lastReport { period reportedOn } reportStatus { state } } } } }`;
+  activeAgreement { cadence nextDueOn official { displayName } depositComplaints { id } } lastReport { period reportedOn } reportStatus { state } } } } }`;
 
 async function queriesFor(first: number): Promise<number> {
   statements.length = 0;
@@ -34,7 +34,22 @@ describe('people page', () => {
     const small = await queriesFor(2);
     expect(await queriesFor(10)).toBe(small);
     expect(await queriesFor(24)).toBe(small);
-    // authenticate, people, divisions, agreements, last reports, users: one each.
-    expect(small).toBeLessThanOrEqual(6);
+    // authenticate, people, divisions, agreements, last reports, users, complaints: one each.
+    expect(small).toBeLessThanOrEqual(7);
+  });
+});
+
+describe('division tree', () => {
+  it('loads the children of every town in one query', async () => {
+    const count = async (query: string) => {
+      statements.length = 0;
+      const r = await t.gql(query, {}, official.token);
+      expect(r.errors).toBeUndefined();
+      return { n: statements.length, towns: r.data!.divisions.length as number };
+    };
+    const flat = await count(`{ divisions(level: TOWN) { code } }`);
+    const tree = await count(`{ divisions(level: TOWN) { code children { code } } }`);
+    expect(flat.towns).toBeGreaterThan(1);
+    expect(tree.n).toBe(flat.n + 1);
   });
 });

@@ -67,7 +67,7 @@ const reads = (): [string, string][] => [
 const writes = (): [string, string][] => [
   ['registerPerson', `mutation { registerPerson(input: { name: "越权", idNumber: "${nextIdNumber()}", homeVillageCode: "${V}" }) { id } }`],
   ['updatePerson', `mutation { updatePerson(id: "${ids.person}", input: { employer: "x" }) { id } }`],
-  ['revealIdNumber', `mutation { revealIdNumber(personId: "${ids.person}", reason: "好奇") }`],
+  ['revealIdNumber', `mutation { revealIdNumber(personId: "${ids.person}", reasonCode: IDENTITY_CHECK) }`],
   ['addDependant', `mutation { addDependant(personId: "${ids.person}", input: { relation: CHILD, ageBand: UNDER_3 }) { id } }`],
   ['updateDependant', `mutation { updateDependant(id: "${ids.dependant}", input: { relation: PARENT, ageBand: AGE_80_PLUS }) { id } }`],
   ['removeDependant', `mutation { removeDependant(id: "${ids.dependant}") }`],

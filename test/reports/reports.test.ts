@@ -103,9 +103,12 @@ describe('due and overdue', () => {
     await submit(official.token, { personId: p.id, period: '2026-Q1' });
     // Q2 has already started, so its report is what is due now.
     expect(await at('2026-04-16')).toEqual({ state: 'DUE', period: '2026-Q2', dueOn: '2026-07-15', daysOverdue: 0 });
-    // A monthly report counts for the quarter it falls in.
+    // A monthly report covers its month only: the quarter is covered once all three months are.
     await submit(official.token, { personId: p.id, period: '2026-05' });
-    expect(await at('2026-05-20')).toEqual({ state: 'UP_TO_DATE', period: '2026-Q3', dueOn: '2026-10-15', daysOverdue: 0 });
+    expect(await at('2026-05-20')).toEqual({ state: 'DUE', period: '2026-Q2', dueOn: '2026-07-15', daysOverdue: 0 });
+    await submit(official.token, { personId: p.id, period: '2026-04' });
+    await submit(official.token, { personId: p.id, period: '2026-06' });
+    expect(await at('2026-06-20')).toEqual({ state: 'UP_TO_DATE', period: '2026-Q3', dueOn: '2026-10-15', daysOverdue: 0 });
     await submit(official.token, { personId: p.id, period: '2026-Q4' });
     // Q3 was skipped: it is what is due, not Q1 of next year.
     expect(await at('2026-11-23')).toEqual({ state: 'OVERDUE', period: '2026-Q3', dueOn: '2026-10-15', daysOverdue: 39 });
