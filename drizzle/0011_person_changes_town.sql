@@ -1,0 +1,2 @@
+ALTER TABLE "person_changes" ADD COLUMN "home_town_code" text GENERATED ALWAYS AS (left(home_village_code, 9)) STORED NOT NULL;--> statement-breakpoint
+CREATE INDEX "person_changes_town_idx" ON "person_changes" USING btree ("home_town_code","id");
