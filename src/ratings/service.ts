@@ -1,4 +1,4 @@
-import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { agreementInStatus } from '../agreements/ending';
 import { loadAgreement, type Agreement } from '../agreements/service';
 import { associationIdsOf, memberTarget } from '../associations/service';
@@ -200,4 +200,9 @@ export async function ratingComments(deps: Deps, caller: Caller, f: RatingFilter
     .where(and(...where, sql`${serviceRatings.comment} is not null`, big))
     .orderBy(asc(serviceRatings.villageCode), asc(serviceRatings.period), asc(serviceRatings.comment))
     .limit(1000);
+}
+
+/** Erasure: that an erased person once rated (the spent links naming them) goes; the anonymous ratings stay. */
+export async function eraseSpentRatingTokens(tx: Db, personIds: string[]): Promise<void> {
+  await tx.delete(spentRatingTokens).where(inArray(spentRatingTokens.personId, personIds));
 }

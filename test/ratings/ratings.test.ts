@@ -3,7 +3,9 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { auditLog } from '../../src/audit/tables';
-import { ratingSubmissions, serviceRatings } from '../../src/db/schema';
+import { ratingSubmissions, serviceRatings, spentRatingTokens } from '../../src/db/schema';
+import { eraseExpiredRecords } from '../../src/people/erasure';
+import { systemCaller } from '../../src/policy/actor';
 import { notifications } from '../../src/reminders/tables';
 import { ratingLinkFor } from '../../src/ratings/service';
 import { RATING_TOKEN_TYPE } from '../../src/ratings/tokens';
@@ -21,7 +23,7 @@ const SUBMIT = `mutation($t: String!, $s: Int!, $c: String) { submitRating(token
 const GROUPS = `query($p: String) { serviceRatings(period: $p) { village { code } period shown count average } }`;
 
 beforeAll(async () => {
-  t = await startTestServer({ RATING_LINK_BASE_URL: 'https://rate.example.cn/r' });
+  t = await startTestServer({ RATING_LINK_BASE_URL: 'https://rate.example.cn/r', RETENTION_DAYS_AFTER_WITHDRAWAL: '0' });
   official = await t.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageWangji });
   otherOfficial = await t.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageLiyushan });
   supervisor = await t.user({ role: 'TOWN_SUPERVISOR', scope: SEED.townWangji });
@@ -167,5 +169,15 @@ describe('service ratings', () => {
     // Once the member has left, staff can no longer invite them.
     await t.gql(`mutation { leaveAssociation(memberId: "${memberId}") { status } }`, {}, staff.token);
     expect((await t.gql(INVITE, { m: memberId, p: '2026-Q2' }, staff.token)).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+  });
+
+  it('forgets who rated when the person is erased, and keeps the anonymous ratings', async () => {
+    const personId = await personOf(agreements[1]!);
+    expect(await t.server.deps.db.select().from(spentRatingTokens).where(eq(spentRatingTokens.personId, personId))).toHaveLength(1);
+    const before = await t.server.deps.db.select().from(serviceRatings);
+    await t.gql(`mutation { withdrawConsent(personId: "${personId}", kind: AGREEMENT) { kind } }`, {}, official.token);
+    expect(await eraseExpiredRecords(t.server.deps, systemCaller('test'), new Date(Date.now() + 60_000))).toBeGreaterThanOrEqual(1);
+    expect(await t.server.deps.db.select().from(spentRatingTokens).where(eq(spentRatingTokens.personId, personId))).toEqual([]);
+    expect(await t.server.deps.db.select().from(serviceRatings)).toHaveLength(before.length);
   });
 });
