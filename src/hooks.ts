@@ -1,5 +1,6 @@
 import { registerAssociationHooks } from './associations/hooks';
 import { onErasure } from './people/erasure';
+import { eraseSpentRatingTokens } from './ratings/service';
 import { eraseNotifications } from './reminders/service';
 import { installRegistryExchange } from './sharing/install';
 import { eraseVisitNotes } from './supervision/service';
@@ -19,4 +20,5 @@ export function registerModuleHooks(): void {
   installRegistryExchange();
   onErasure(eraseVisitNotes);
   onErasure(eraseNotifications);
+  onErasure(eraseSpentRatingTokens);
 }

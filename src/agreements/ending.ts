@@ -35,3 +35,13 @@ export async function endAllAgreementsTx(tx: Db, caller: Caller, personId: strin
   const draft = await agreementInStatus(tx, personId, 'DRAFT', true);
   if (draft) await endAgreementTx(tx, caller, draft, reason === 'WITHDRAWN' ? 'WITHDRAWN' : 'DISCARDED');
 }
+
+/** Hooks other modules register to act when a person comes home (e.g. ending association memberships). */
+type ReturnedHomeHook = (tx: Db, caller: Caller, personId: string) => Promise<void>;
+const returnedHomeHooks: ReturnedHomeHook[] = [];
+export function onReturnedHome(hook: ReturnedHomeHook): void {
+  returnedHomeHooks.push(hook);
+}
+export async function runReturnedHomeHooks(tx: Db, caller: Caller, personId: string): Promise<void> {
+  for (const hook of returnedHomeHooks) await hook(tx, caller, personId);
+}

@@ -16,7 +16,7 @@ import { people } from '../people/tables';
 import { optionalText, requireDate } from '../people/validation';
 import { refreshNextDue } from '../reports/due';
 import { CADENCES, type Cadence } from '../reports/periods';
-import { agreementInStatus, endAgreementTx, endAllAgreementsTx, type Agreement } from './ending';
+import { agreementInStatus, endAgreementTx, endAllAgreementsTx, runReturnedHomeHooks, type Agreement } from './ending';
 import { recordAgreementEvent } from './history';
 import { assertAllowed } from './lifecycle';
 import { agreements, commitmentItems, SIGN_METHODS, AGREEMENT_STATUSES, type AgreementStatus, type EndReason } from './tables';
@@ -298,6 +298,7 @@ export async function markReturned(deps: Deps, caller: Caller, personId: string,
     if (p.status !== 'AWAY') throw conflict(`the person is ${p.status}, not away`);
     await endAllAgreementsTx(tx, caller, p.id, 'RETURNED_HOME');
     await tx.update(people).set({ status: 'RETURNED', returnedOn: on, updatedAt: new Date() }).where(eq(people.id, p.id));
+    await runReturnedHomeHooks(tx, caller, p.id);
     await appendAudit(tx, caller, { action: 'person.returned', targetType: 'Person', targetId: p.id, details: { returnedOn: on } });
     return loadPerson(tx, p.id);
   });

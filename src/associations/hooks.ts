@@ -1,10 +1,11 @@
 import { eq } from 'drizzle-orm';
+import { onReturnedHome } from '../agreements/ending';
 import { registerScopeCheck } from '../auth/service';
 import { badInput } from '../errors';
 import { onConsentWithdrawn } from '../people/consent';
 import { onErasure } from '../people/erasure';
 import { enrichReportTarget } from '../reports/service';
-import { associationIdsOf, endMembershipOnWithdrawal, eraseMemberships } from './service';
+import { associationIdsOf, endMembershipOnWithdrawal, endMembershipsOnReturn, eraseMemberships } from './service';
 import { associations } from './tables';
 
 /** What the association module adds to earlier modules; called once from src/hooks.ts at boot. */
@@ -19,5 +20,6 @@ export function registerAssociationHooks(): void {
   onConsentWithdrawn(async (tx, caller, personId, kind, scope) => {
     if (kind === 'ASSOCIATION_MEMBERSHIP') await endMembershipOnWithdrawal(tx, caller, personId, scope);
   });
+  onReturnedHome(endMembershipsOnReturn);
   onErasure(eraseMemberships);
 }

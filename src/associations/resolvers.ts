@@ -14,6 +14,7 @@ import {
   setMemberRole,
   updateAssociation,
 } from './service';
+import { submitMemberReport } from './reports';
 import { updateMember, updateMembers } from './updates';
 
 const NO_AGREEMENT = { status: 'ENDED', nextDuePeriod: null, nextDueStart: null, nextDueOn: null } as const;
@@ -32,6 +33,7 @@ export const associationsResolvers: Resolvers = {
     leaveAssociation: (_, { memberId }, { deps, caller }) => leaveAssociation(deps, caller, memberId),
     updateAssociationMember: (_, { memberId, input }, { deps, caller }) => updateMember(deps, caller, memberId, input),
     updateAssociationMembers: (_, { items }, { deps, caller }) => updateMembers(deps, caller, items),
+    submitMemberReport: (_, { memberId, input }, { deps, caller }) => submitMemberReport(deps, caller, memberId, input),
   },
   Association: {
     members: async (a, { first, after }, { deps, caller }) => {
@@ -41,7 +43,6 @@ export const associationsResolvers: Resolvers = {
   },
   AssociationMember: {
     id: (m) => m.membership.id,
-    personId: (m) => m.person.id,
     association: async (m, _, { loaders }) => (await loaders.association.load(m.membership.associationId))!,
     name: (m) => m.person.name,
     idNumber: (m) => m.person.idNumberMasked,

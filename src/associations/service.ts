@@ -1,16 +1,16 @@
 import { and, asc, eq, gt, inArray, isNull, type SQL } from 'drizzle-orm';
-import { appendAudit } from '../audit/service';
+import { appendAudit, auditStandalone } from '../audit/service';
 import { todayIn } from '../calendar';
 import type { Db } from '../db/client';
 import type { Deps } from '../deps';
-import { badInput, conflict, notFound, requireUuid } from '../errors';
+import { AppError, badInput, conflict, notFound, requireUuid } from '../errors';
 import { grantConsentTx, withdrawOneTx, type ConsentMethod } from '../people/consent';
 import { isCountyCode } from '../people/identity';
 import { findPersonByIdNumber, loadPerson, type Person } from '../people/service';
 import { CONSENT_METHODS, people } from '../people/tables';
 import { optionalText, requireDate, requireName, requireResidentId } from '../people/validation';
-import { actorColumns, type Caller } from '../policy/actor';
-import { authorize, listScope, PolicyDenied, type Action, type Target } from '../policy/policy';
+import { actorColumns, type Actor, type Caller } from '../policy/actor';
+import { authorize, can, listScope, type Action, type Jurisdiction, type Target } from '../policy/policy';
 import { scopeConditions } from '../policy/scope-sql';
 import { assertAssociationAllows, assertMembershipAllows, type MembershipAction } from './lifecycle';
 import { ASSOCIATION_STATUSES, associationMembers, associations, MEMBER_ROLES, membershipEvents, type AssociationStatus, type LeaveReason, type MemberRole } from './tables';
@@ -28,9 +28,22 @@ export function isHostCityCode(code: string): boolean {
   return isCountyCode(code) || (/^\d{4}00$/.test(code) && code.slice(2, 4) !== '00' && isCountyCode(`${code.slice(0, 4)}01`));
 }
 
-/** Where a membership sits for the policy: the person's home village and, while it lasts, the association. */
-export function memberTarget(m: Pick<Membership, 'associationId' | 'status'>, p: Pick<Person, 'homeVillageCode'>): Target {
-  return { villageCode: p.homeVillageCode, associationIds: m.status === 'ACTIVE' ? [m.associationId] : [] };
+/**
+ * Where a membership sits for the policy: the person's home village and, while the membership lasts and the person
+ * is away, the association. Staff lose the person the moment either ends (left, consent withdrawn, back home).
+ */
+export function memberTarget(m: Pick<Membership, 'associationId' | 'status'>, p: Pick<Person, 'homeVillageCode' | 'status'>): Target {
+  return { villageCode: p.homeVillageCode, associationIds: m.status === 'ACTIVE' && p.status === 'AWAY' ? [m.associationId] : [] };
+}
+
+/**
+ * Actions on an association as a whole (its member list, adding to it): the role must hold the action, and staff
+ * only within their own association. The records inside are then checked or filtered one by one.
+ */
+export function authorizeAssociation(actor: Actor, action: Action, associationId: string): Jurisdiction {
+  const j = listScope(actor, action);
+  if (j.kind === 'association') authorize(actor, action, { associationIds: [associationId] });
+  return j;
 }
 
 export interface AssociationInput {
@@ -138,9 +151,13 @@ export interface AddMemberInput {
   consentGivenOn?: string | null;
 }
 
+/** The one answer for every person that cannot be added by this caller: unknown, another name, not away, not theirs. */
+const NO_MATCH = 'no registered person away from home with this ID number and name';
+
 /**
- * Adds a registered person who agreed to join. They are found by ID number and name together: a number with another
- * name is refused the same way as an unknown number, so the call cannot be used to look people up.
+ * Adds a registered person who agreed to join. They are found by ID number and name together; an unknown number, a
+ * number with another name, a person not away from home and (for officials) a person outside the caller's scope all
+ * get the same NOT_FOUND, and the attempt is audited, so the call cannot be used to learn who is registered.
  */
 export async function addMember(deps: Deps, caller: Caller, associationId: string, input: AddMemberInput): Promise<MemberView> {
   const id = requireResidentId('idNumber', input.idNumber);
@@ -151,26 +168,32 @@ export async function addMember(deps: Deps, caller: Caller, associationId: strin
   const today = todayIn(deps.config.timeZone);
   const givenOn = input.consentGivenOn ? requireDate('consentGivenOn', input.consentGivenOn) : today;
   if (givenOn > today) throw badInput('consentGivenOn', 'cannot be in the future');
-  listScope(caller.actor, 'member.add');
-  return deps.db.transaction(async (tx) => {
-    const association = await loadAssociation(tx, associationId, true);
-    const found = await findPersonByIdNumber(tx, deps.secrets, id.idNumber);
-    if (!found || found.name !== name) throw badInput('idNumber', 'no registered person with this ID number and name');
-    authorize(caller.actor, 'member.add', { villageCode: found.homeVillageCode, associationIds: [association.id] });
-    assertAssociationAllows(association.status, 'ADD_MEMBER');
-    const person = await loadPerson(tx, found.id, { lock: true });
-    if (person.status !== 'AWAY') throw conflict(`the person is ${person.status}; only people away from home join associations`);
-    const [membership] = await tx
-      .insert(associationMembers)
-      .values({ associationId: association.id, personId: person.id, role, joinedOn: givenOn, addedBy: caller.actor.kind === 'user' ? caller.actor.userId : null })
-      .onConflictDoNothing()
-      .returning();
-    if (!membership) throw conflict('this person is already a member of the association');
-    await grantConsentTx(tx, caller, person.id, 'ASSOCIATION_MEMBERSHIP', association.id, input.consentMethod, givenOn);
-    await recordMembershipEvent(tx, caller, membership.id, 'JOIN', { role, consentMethod: input.consentMethod });
-    await appendAudit(tx, caller, { action: 'member.add', targetType: 'AssociationMember', targetId: membership.id, details: { associationId: association.id, personId: person.id } });
-    return { membership, person };
-  });
+  authorizeAssociation(caller.actor, 'member.add', requireUuid('associationId', associationId));
+  const noMatch = new AppError('NOT_FOUND', NO_MATCH, { field: 'idNumber' });
+  try {
+    return await deps.db.transaction(async (tx) => {
+      const association = await loadAssociation(tx, associationId, true);
+      assertAssociationAllows(association.status, 'ADD_MEMBER');
+      const found = await findPersonByIdNumber(tx, deps.secrets, id.idNumber);
+      if (!found || found.name !== name || !can(caller.actor, 'member.add', { villageCode: found.homeVillageCode, associationIds: [association.id] })) throw noMatch;
+      const person = await loadPerson(tx, found.id, { lock: true });
+      if (person.status !== 'AWAY') throw noMatch;
+      const [membership] = await tx
+        .insert(associationMembers)
+        .values({ associationId: association.id, personId: person.id, role, joinedOn: givenOn, addedBy: caller.actor.kind === 'user' ? caller.actor.userId : null })
+        .onConflictDoNothing()
+        .returning();
+      if (!membership) throw conflict('this person is already a member of the association');
+      await grantConsentTx(tx, caller, person.id, 'ASSOCIATION_MEMBERSHIP', association.id, input.consentMethod, givenOn);
+      await recordMembershipEvent(tx, caller, membership.id, 'JOIN', { role, consentMethod: input.consentMethod });
+      await appendAudit(tx, caller, { action: 'member.add', targetType: 'AssociationMember', targetId: membership.id, details: { associationId: association.id, personId: person.id } });
+      return { membership, person };
+    });
+  } catch (e) {
+    // Repeated misses are what probing looks like: each is kept (no ID number or name in the entry).
+    if (e === noMatch) await auditStandalone(deps.db, caller, { action: 'member.add', outcome: 'FAILURE', targetType: 'Association', targetId: associationId, details: { reason: 'NO_MATCH' } });
+    throw e;
+  }
 }
 
 export async function setMemberRole(deps: Deps, caller: Caller, memberId: string, role: MemberRole): Promise<MemberView> {
@@ -212,6 +235,16 @@ export async function endMembershipOnWithdrawal(tx: Db, caller: Caller, personId
   if (active) await endMembershipTx(tx, caller, active, 'CONSENT_WITHDRAWN');
 }
 
+/** The return-home hook: a person back home is no longer an association's to look after; every membership ends. */
+export async function endMembershipsOnReturn(tx: Db, caller: Caller, personId: string): Promise<void> {
+  const active = await tx
+    .select()
+    .from(associationMembers)
+    .where(and(eq(associationMembers.personId, personId), eq(associationMembers.status, 'ACTIVE')))
+    .for('update');
+  for (const m of active) await endMembershipTx(tx, caller, m, 'RETURNED_HOME');
+}
+
 /** Associations a person currently belongs to (for the policy target of their records). */
 export async function associationIdsOf(db: Db, personId: string): Promise<string[]> {
   const rows = await db
@@ -227,13 +260,10 @@ export async function associationIdsOf(db: Db, personId: string): Promise<string
  */
 export async function listMembers(deps: Deps, caller: Caller, associationId: string, first: number, afterId?: string) {
   const id = requireUuid('associationId', associationId);
-  const j = listScope(caller.actor, 'member.read');
+  const j = authorizeAssociation(caller.actor, 'member.read', id);
   const where: SQL[] = [eq(associationMembers.associationId, id), eq(associationMembers.status, 'ACTIVE'), isNull(people.erasedAt)];
-  if (j.kind === 'association') {
-    if (j.associationId !== id) throw new PolicyDenied('member.read', 'outside your jurisdiction');
-  } else {
-    where.push(...scopeConditions(caller.actor, 'member.read', people.homeVillageCode, people.homeTownCode));
-  }
+  if (j.kind === 'association') where.push(eq(people.status, 'AWAY'));
+  else where.push(...scopeConditions(caller.actor, 'member.read', people.homeVillageCode, people.homeTownCode));
   if (afterId) where.push(gt(associationMembers.id, afterId));
   const rows = await deps.db
     .select({ membership: associationMembers, person: people })

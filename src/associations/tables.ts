@@ -9,7 +9,7 @@ export const MEMBER_ROLES = ['MEMBER', 'VOLUNTEER'] as const;
 export type MemberRole = (typeof MEMBER_ROLES)[number];
 export const MEMBERSHIP_STATUSES = ['ACTIVE', 'LEFT'] as const;
 export type MembershipStatus = (typeof MEMBERSHIP_STATUSES)[number];
-export const LEAVE_REASONS = ['LEFT', 'CONSENT_WITHDRAWN'] as const;
+export const LEAVE_REASONS = ['LEFT', 'CONSENT_WITHDRAWN', 'RETURNED_HOME'] as const;
 export type LeaveReason = (typeof LEAVE_REASONS)[number];
 
 /** A hometown association in a destination city (e.g. hosted by the Suining chamber of commerce in Suzhou). */
@@ -28,7 +28,7 @@ export const associations = pgTable('associations', {
 
 /**
  * A person's membership of an association. The consent behind it lives in `consents` (ASSOCIATION_MEMBERSHIP,
- * scope = association id); leaving or withdrawing that consent sets `leftAt`. Erasure deletes the rows.
+ * scope = association id); leaving, withdrawing that consent or returning home sets `leftAt`. Erasure deletes the rows.
  */
 export const associationMembers = pgTable(
   'association_members',

@@ -1,7 +1,7 @@
-import { appendAudit } from '../audit/service';
+import { auditStandalone } from '../audit/service';
 import type { Db } from '../db/client';
 import type { Deps } from '../deps';
-import { badInput, isAppError, type AppError } from '../errors';
+import { badInput, isAppError, requireUuid, type AppError } from '../errors';
 import { applyContactChanges, loadPerson, validateContactChanges, type ContactChanges, type ValidContactChanges } from '../people/service';
 import type { Caller } from '../policy/actor';
 import { listScope, PolicyDenied } from '../policy/policy';
@@ -43,40 +43,34 @@ function failure(memberId: string, e: AppError): MemberUpdateResult {
   return { memberId, ok: false, changedFields: [], error: { code: e.code, message: e.message, field } };
 }
 
+/** One item of a bulk call, in a transaction of its own: it is applied whole or not at all, whatever the others do. */
+async function updateOne(deps: Deps, caller: Caller, item: MemberUpdateItem, i: number): Promise<MemberUpdateResult> {
+  try {
+    const memberId = requireUuid(`items.${i}.memberId`, item.memberId);
+    const changes = validateContactChanges(`items.${i}.`, item);
+    const { fields } = await deps.db.transaction((tx) => applyMemberUpdate(tx, caller, memberId, changes));
+    return { memberId: item.memberId, ok: true, changedFields: fields, error: null };
+  } catch (e) {
+    if (e instanceof PolicyDenied) {
+      await auditStandalone(deps.db, caller, { action: e.action, outcome: 'DENIED', targetType: 'AssociationMember', targetId: item.memberId });
+    }
+    if (isAppError(e)) return failure(item.memberId, e);
+    // Earlier items are committed, so the answer must still list them: this item fails with a code, not the call.
+    deps.logger.error({ err: e, memberId: item.memberId }, 'bulk member update item failed');
+    return { memberId: item.memberId, ok: false, changedFields: [], error: { code: 'INTERNAL_SERVER_ERROR', message: 'internal error; nothing of this item was applied', field: null } };
+  }
+}
+
 /**
- * Many member updates in one call. Each item is checked on its own and applied in its own savepoint inside one
- * transaction: a bad or refused item is rolled back whole and reported with its reason, the others go through.
+ * Many member updates in one call. Each item is validated and applied in its own transaction, one after the other: a
+ * bad or refused item changes nothing and is reported with its reason (the code as in `extensions.code`), the others
+ * go through, and no item waits on another's locks.
  */
 export async function updateMembers(deps: Deps, caller: Caller, items: readonly MemberUpdateItem[]): Promise<MemberUpdateResult[]> {
   listScope(caller.actor, 'member.update');
   if (items.length === 0 || items.length > MAX_BULK_ITEMS) throw badInput('items', `send between 1 and ${MAX_BULK_ITEMS} updates`);
-  const checked = items.map((item, i) => {
-    try {
-      return { item, changes: validateContactChanges(`items.${i}.`, item) };
-    } catch (e) {
-      if (isAppError(e)) return { item, error: e };
-      throw e;
-    }
-  });
-  return deps.db.transaction(async (tx) => {
-    const results: MemberUpdateResult[] = [];
-    for (const c of checked) {
-      if (c.error) {
-        results.push(failure(c.item.memberId, c.error));
-        continue;
-      }
-      try {
-        const { fields } = await tx.transaction((sp) => applyMemberUpdate(sp, caller, c.item.memberId, c.changes!));
-        results.push({ memberId: c.item.memberId, ok: true, changedFields: fields, error: null });
-      } catch (e) {
-        if (!isAppError(e)) throw e;
-        if (e instanceof PolicyDenied) {
-          await appendAudit(tx, caller, { action: e.action, outcome: 'DENIED', targetType: 'AssociationMember', targetId: c.item.memberId });
-        }
-        results.push(failure(c.item.memberId, e));
-      }
-    }
-    await appendAudit(tx, caller, { action: 'member.bulkUpdate', details: { items: results.length, applied: results.filter((r) => r.ok).length } });
-    return results;
-  });
+  const results: MemberUpdateResult[] = [];
+  for (const [i, item] of items.entries()) results.push(await updateOne(deps, caller, item, i));
+  await auditStandalone(deps.db, caller, { action: 'member.bulkUpdate', details: { items: results.length, applied: results.filter((r) => r.ok).length } });
+  return results;
 }

@@ -13,7 +13,7 @@ export const isChangeCursor = (v: unknown): v is number => typeof v === 'number'
  * association staff, partner counties, colleagues), newest first, keyset-paginated by id.
  */
 export async function recentChanges(deps: Deps, caller: Caller, f: { villageCode?: string | null; townCode?: string | null }, first: number, beforeId?: number) {
-  const where = scopeConditions(caller.actor, 'personChange.read', personChanges.homeVillageCode, people.homeTownCode, f.villageCode, f.townCode);
+  const where = scopeConditions(caller.actor, 'personChange.read', personChanges.homeVillageCode, personChanges.homeTownCode, f.villageCode, f.townCode);
   where.push(isNull(people.erasedAt));
   if (caller.actor.kind === 'user') where.push(sql`not (${personChanges.actorType} = 'USER' and ${personChanges.actorId} = ${caller.actor.userId})`);
   if (beforeId !== undefined) where.push(lt(personChanges.id, beforeId));

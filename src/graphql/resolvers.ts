@@ -18,7 +18,9 @@ import { inquiriesResolvers } from '../inquiries/resolvers';
 import { noticesResolvers } from '../notices/resolvers';
 import { sharingResolvers } from '../sharing/resolvers';
 import type { Resolvers } from './generated/types';
+import { guardResolvers } from './guards';
 import { DateScalar, DateTimeScalar, JSONScalar } from './scalars';
+import { loadTypeDefs } from './sdl';
 
 const baseResolvers: Resolvers = {
   Date: DateScalar,
@@ -52,7 +54,9 @@ function merge(...maps: Resolvers[]): Resolvers {
   return out as Resolvers;
 }
 
-export const resolvers = merge(
+/** The merged map, with the policy's field guards around the types that carry registry records. */
+export const resolvers = guardResolvers(
+  merge(
   baseResolvers,
   authResolvers,
   jurisdictionResolvers,
@@ -72,4 +76,6 @@ export const resolvers = merge(
   inquiriesResolvers,
   assistanceResolvers,
   sharingResolvers,
+  ),
+  loadTypeDefs(),
 );

@@ -122,6 +122,10 @@ export const personChanges = pgTable(
       .notNull()
       .references(() => people.id, { onDelete: 'cascade' }),
     homeVillageCode: text().notNull(),
+    /** The home town (the village code's first 9 digits), kept by the database so the town feed has its own index. */
+    homeTownCode: text()
+      .notNull()
+      .generatedAlwaysAs(sql`left(home_village_code, 9)`),
     fields: text().array().notNull(),
     source: text().notNull(),
     actorType: text().notNull(),
@@ -130,5 +134,9 @@ export const personChanges = pgTable(
     at: timestamp({ withTimezone: true }).notNull().defaultNow(),
     details: jsonb().$type<Record<string, unknown>>(),
   },
-  (t) => [index('person_changes_village_idx').on(t.homeVillageCode, t.id), index('person_changes_person_idx').on(t.personId)],
+  (t) => [
+    index('person_changes_village_idx').on(t.homeVillageCode, t.id),
+    index('person_changes_town_idx').on(t.homeTownCode, t.id),
+    index('person_changes_person_idx').on(t.personId),
+  ],
 );

@@ -1,16 +1,23 @@
-import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
-import { loadAgreement } from '../agreements/service';
-import { associationIdsOf } from '../associations/service';
+import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { agreementInStatus } from '../agreements/ending';
+import { loadAgreement, type Agreement } from '../agreements/service';
+import { associationIdsOf, memberTarget } from '../associations/service';
+import { associationMembers } from '../associations/tables';
 import { appendAudit } from '../audit/service';
 import { todayIn } from '../calendar';
+import type { Db } from '../db/client';
 import type { Deps } from '../deps';
-import { badInput, conflict, isAppError } from '../errors';
+import { badInput, conflict, isAppError, notFound, requireUuid } from '../errors';
+import { loadPerson } from '../people/service';
 import { optionalText } from '../people/validation';
 import type { Caller } from '../policy/actor';
-import { authorize } from '../policy/policy';
+import { authorize, type Target } from '../policy/policy';
 import { scopeConditions } from '../policy/scope-sql';
+import { render, periodZh } from '../reminders/templates';
+import { notifications } from '../reminders/tables';
+import { getDivision } from '../jurisdiction/divisions';
 import { parsePeriod } from '../reports/periods';
-import { serviceRatings, spentRatingTokens } from './tables';
+import { ratingSubmissions, serviceRatings, spentRatingTokens } from './tables';
 import { signRatingToken, verifyRatingToken } from './tokens';
 
 export interface RatingLink {
@@ -19,62 +26,110 @@ export interface RatingLink {
   expiresAt: Date;
 }
 
-function requireStartedPeriod(deps: Deps, raw: string): string {
+/** Only a period that is over can be rated: the service it rates is complete. */
+function requireClosedPeriod(deps: Deps, field: string, raw: string): string {
   const p = parsePeriod(raw);
-  if (!p) throw badInput('period', 'use 2026-11 (month), 2026-Q3 (quarter) or 2026-H2 (half-year)');
-  if (p.start > todayIn(deps.config.timeZone)) throw badInput('period', 'cannot rate a period that has not started');
+  if (!p) throw badInput(field, 'use 2026-11 (month), 2026-Q3 (quarter) or 2026-H2 (half-year)');
+  if (p.end >= todayIn(deps.config.timeZone)) throw badInput(field, `${p.label} is not over yet; it can be rated from the day after it ends`);
   return p.label;
 }
 
-/** Issues a link without a policy check or audit: for callers that did both (the reminder job, the mutation). */
+/** Signs a link without a policy check or audit: for callers that did both (the reminder job, sendRatingInvitation). */
 export async function ratingLinkFor(deps: Deps, agreementId: string, period: string): Promise<RatingLink> {
   const { token, expiresAt } = await signRatingToken(deps.keys, deps.config, agreementId, period);
   return { token, expiresAt, link: `${deps.config.ratingLinkBaseUrl}?token=${token}` };
 }
 
-/**
- * A single-use link for the person to rate their village official's service for a period: issued by that official,
- * by staff of an association the person belongs to, or by the reminder job.
- */
-export async function issueRatingLink(deps: Deps, caller: Caller, agreementId: string, rawPeriod: string): Promise<RatingLink> {
-  const period = requireStartedPeriod(deps, rawPeriod);
-  const a = await loadAgreement(deps.db, agreementId);
-  authorize(caller.actor, 'ratingLink.issue', { villageCode: a.villageCode, associationIds: await associationIdsOf(deps.db, a.personId) });
-  if (a.status !== 'ACTIVE') throw conflict(`the agreement is ${a.status}; rating links are for active agreements`);
-  const link = await ratingLinkFor(deps, a.id, period);
-  await deps.db.transaction((tx) => appendAudit(tx, caller, { action: 'ratingLink.issue', targetType: 'Agreement', targetId: a.id, details: { period } }));
-  return link;
+export interface RatingInvitation {
+  period: string;
+  expiresAt: Date;
+}
+
+/** The person's active agreement, if any, and where it sits for the policy: by agreement id or by membership id. */
+async function ratedAgreement(deps: Deps, ref: { agreementId?: string | null; memberId?: string | null }): Promise<{ agreement?: Agreement; target: Target }> {
+  if (!ref.agreementId === !ref.memberId) throw badInput('agreementId', 'name either the agreement or the association membership');
+  if (ref.agreementId) {
+    const agreement = await loadAgreement(deps.db, ref.agreementId);
+    return { agreement, target: { villageCode: agreement.villageCode, associationIds: await associationIdsOf(deps.db, agreement.personId) } };
+  }
+  const [m] = await deps.db.select().from(associationMembers).where(eq(associationMembers.id, requireUuid('memberId', ref.memberId!)));
+  if (!m) throw notFound('AssociationMember', ref.memberId!);
+  return { agreement: await agreementInStatus(deps.db, m.personId, 'ACTIVE'), target: memberTarget(m, await loadPerson(deps.db, m.personId)) };
 }
 
 /**
- * Accepts one rating per link (its token id is recorded) and per agreement and period. No sign-in: the link is the
- * credential. What is stored names the village, official and period, never the person.
+ * Invites the person to rate their village official's service for a closed period: a single-use link is signed and
+ * queued for them in the outbox (the notifier sends it by SMS or log), never handed to the caller, so nobody but the
+ * person can rate in their name. One invitation per person and period, shared with the reminder job's.
+ * Issued by the person's official, staff of an association the person belongs to, or an administrator.
+ */
+export async function sendRatingInvitation(deps: Deps, caller: Caller, ref: { agreementId?: string | null; memberId?: string | null }, rawPeriod: string): Promise<RatingInvitation> {
+  const period = requireClosedPeriod(deps, 'period', rawPeriod);
+  const { agreement: a, target } = await ratedAgreement(deps, ref);
+  authorize(caller.actor, 'ratingLink.issue', target);
+  if (a?.status !== 'ACTIVE') throw conflict('rating invitations go to people with an active agreement');
+  const { link, expiresAt } = await ratingLinkFor(deps, a.id, period);
+  return deps.db.transaction(async (tx) => {
+    const county = (await getDivision(tx, deps.config.countyCode))?.name ?? '';
+    const [queued] = await tx
+      .insert(notifications)
+      .values({
+        dedupeKey: `RATING_INVITATION:${a.personId}:${period}`,
+        kind: 'RATING_INVITATION',
+        channel: deps.config.notifier === 'sms' ? 'SMS' : 'LOG',
+        personId: a.personId,
+        period,
+        body: render('RATING_INVITATION', { county, period: periodZh(period), link }),
+      })
+      .onConflictDoNothing({ target: notifications.dedupeKey })
+      .returning({ id: notifications.id });
+    if (!queued) throw conflict(`the person has already been invited to rate ${period}`);
+    await appendAudit(tx, caller, { action: 'ratingLink.issue', targetType: 'Agreement', targetId: a.id, details: { period, notificationId: queued.id } });
+    return { period, expiresAt };
+  });
+}
+
+/** A village's held ratings for a period are published together, shuffled, once there are enough of them. */
+async function publishIfEnough(tx: Db, deps: Deps, villageCode: string, period: string): Promise<void> {
+  // Two submissions of the same group take turns, so each held rating is published exactly once.
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`rating:${villageCode}:${period}`}))`);
+  const group = and(eq(ratingSubmissions.villageCode, villageCode), eq(ratingSubmissions.period, period));
+  const [held] = await tx.select({ n: sql<number>`count(*)::int` }).from(ratingSubmissions).where(group);
+  if (held!.n < deps.config.ratingMinGroupSize) return;
+  const today = todayIn(deps.config.timeZone);
+  await tx.execute(sql`
+    insert into ${serviceRatings} (village_code, town_code, official_user_id, period, score, comment, submitted_on)
+    select village_code, town_code, official_user_id, period, score, comment, ${today}::date
+    from ${ratingSubmissions} where village_code = ${villageCode} and period = ${period}
+    order by random()`);
+  await tx.delete(ratingSubmissions).where(group);
+}
+
+/**
+ * Accepts one rating per link (its token id is recorded) and per person and period, for a closed period. No sign-in:
+ * the link is the credential. The rating is held without any time, person or address, and published with others
+ * of the same village and period once there are enough (see publishIfEnough), so when it appears says nothing
+ * about who gave it. The audit entry keeps neither the address nor the request id.
  */
 export async function submitRating(deps: Deps, caller: Caller, token: string, score: number, rawComment?: string | null): Promise<boolean> {
   if (!Number.isInteger(score) || score < 1 || score > 5) throw badInput('score', 'a whole number from 1 to 5');
   const comment = optionalText('comment', rawComment, 500) ?? null;
   const claims = await verifyRatingToken(deps.keys, deps.config, token);
   if (!claims) throw badInput('token', 'this rating link is not valid or has expired');
+  const period = requireClosedPeriod(deps, 'token', claims.period);
   return deps.db.transaction(async (tx) => {
     const a = await loadAgreement(tx, claims.agreementId).catch((e: unknown) => {
       throw isAppError(e) ? badInput('token', 'this rating link is not valid or has expired') : e;
     });
     const [spent] = await tx
       .insert(spentRatingTokens)
-      .values({ jti: claims.jti, agreementId: a.id, period: claims.period, expiresAt: claims.expiresAt })
+      .values({ jti: claims.jti, agreementId: a.id, personId: a.personId, period, expiresAt: claims.expiresAt })
       .onConflictDoNothing()
       .returning({ jti: spentRatingTokens.jti });
-    if (!spent) throw conflict('this rating link has already been used (one rating per agreement and period)');
-    await tx.insert(serviceRatings).values({
-      villageCode: a.villageCode,
-      townCode: a.townCode,
-      officialUserId: a.officialUserId,
-      period: claims.period,
-      score,
-      comment,
-      submittedOn: todayIn(deps.config.timeZone),
-    });
-    await appendAudit(tx, caller, { action: 'rating.submit', targetType: 'Division', targetId: a.villageCode, details: { period: claims.period } });
+    if (!spent) throw conflict('this rating link has already been used (one rating per person and period)');
+    await tx.insert(ratingSubmissions).values({ villageCode: a.villageCode, townCode: a.townCode, officialUserId: a.officialUserId, period, score, comment });
+    await publishIfEnough(tx, deps, a.villageCode, period);
+    await appendAudit(tx, { actor: caller.actor }, { action: 'rating.submit', targetType: 'Division', targetId: a.villageCode, details: { period } });
     return true;
   });
 }
@@ -85,11 +140,13 @@ export interface RatingFilter {
   townCode?: string | null;
 }
 
+/** A village's published ratings for a period; count and average only when the group is at least the minimum. */
 export interface RatingGroup {
   villageCode: string;
   period: string;
-  count: number;
-  average: number;
+  shown: boolean;
+  count: number | null;
+  average: number | null;
 }
 
 function ratingWhere(caller: Caller, action: 'rating.read' | 'rating.comments', f: RatingFilter): SQL[] {
@@ -102,9 +159,13 @@ function ratingWhere(caller: Caller, action: 'rating.read' | 'rating.comments', 
   return where;
 }
 
-/** Ratings per village and rated period. The caller shows a group's figures only when it is large enough. */
+/**
+ * Published ratings per village and rated period. The minimum group size is applied here, not left to the caller:
+ * a group smaller than the configured minimum (say, published before the minimum was raised) shows neither count
+ * nor average.
+ */
 export async function ratingGroups(deps: Deps, caller: Caller, f: RatingFilter): Promise<RatingGroup[]> {
-  return deps.db
+  const rows = await deps.db
     .select({
       villageCode: serviceRatings.villageCode,
       period: serviceRatings.period,
@@ -115,6 +176,8 @@ export async function ratingGroups(deps: Deps, caller: Caller, f: RatingFilter):
     .where(and(...ratingWhere(caller, 'rating.read', f)))
     .groupBy(serviceRatings.villageCode, serviceRatings.period)
     .orderBy(asc(serviceRatings.villageCode), asc(serviceRatings.period));
+  const min = deps.config.ratingMinGroupSize;
+  return rows.map((r) => (r.count >= min ? { ...r, shown: true } : { villageCode: r.villageCode, period: r.period, shown: false, count: null, average: null }));
 }
 
 export interface RatingCommentRow {
@@ -123,12 +186,23 @@ export interface RatingCommentRow {
   comment: string;
 }
 
-/** Comments for supervisors: the text, village and period only (no score, no date, no order that hints at who). */
+/**
+ * Comments for supervisors: the text, village and period only (no score, no date), of published groups at least the
+ * minimum size, in text order (nothing about when or by whom).
+ */
 export async function ratingComments(deps: Deps, caller: Caller, f: RatingFilter): Promise<RatingCommentRow[]> {
+  const where = ratingWhere(caller, 'rating.comments', f);
+  const big = sql`(${serviceRatings.villageCode}, ${serviceRatings.period}) in (
+    select village_code, period from ${serviceRatings} group by village_code, period having count(*) >= ${deps.config.ratingMinGroupSize})`;
   return deps.db
     .select({ villageCode: serviceRatings.villageCode, period: serviceRatings.period, comment: sql<string>`${serviceRatings.comment}` })
     .from(serviceRatings)
-    .where(and(...ratingWhere(caller, 'rating.comments', f), sql`${serviceRatings.comment} is not null`))
-    .orderBy(asc(serviceRatings.villageCode), asc(serviceRatings.period), asc(serviceRatings.id))
+    .where(and(...where, sql`${serviceRatings.comment} is not null`, big))
+    .orderBy(asc(serviceRatings.villageCode), asc(serviceRatings.period), asc(serviceRatings.comment))
     .limit(1000);
+}
+
+/** Erasure: that an erased person once rated (the spent links naming them) goes; the anonymous ratings stay. */
+export async function eraseSpentRatingTokens(tx: Db, personIds: string[]): Promise<void> {
+  await tx.delete(spentRatingTokens).where(inArray(spentRatingTokens.personId, personIds));
 }

@@ -1,10 +1,13 @@
 import { date, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { agreements } from '../agreements/tables';
 import { users } from '../auth/tables';
+import { people } from '../people/tables';
 
 /**
- * One rating of a village official's service for a period. Deliberately anonymous: no person, agreement or token
- * id, and only the day it was given, so a rating cannot be traced back to who gave it.
+ * One published rating of a village official's service for a period. Deliberately anonymous: no person, agreement,
+ * token id or address, and published only in shuffled batches of at least the minimum group size (from
+ * `rating_submissions`), so neither its content nor when it appeared points at who gave it. `submittedOn` is the day
+ * its batch was published, the same for every rating of the batch.
  */
 export const serviceRatings = pgTable(
   'service_ratings',
@@ -22,8 +25,26 @@ export const serviceRatings = pgTable(
 );
 
 /**
- * Rating links already used: the token id (single use) and the agreement and period it named (one rating per
- * agreement and period, however many links were handed out). Not linked to the rating itself.
+ * Ratings received but not yet published: held (with what a published rating holds, nothing more) until the
+ * village has enough of them for the period, then moved to `service_ratings` together in random order.
+ */
+export const ratingSubmissions = pgTable(
+  'rating_submissions',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    villageCode: text().notNull(),
+    townCode: text().notNull(),
+    officialUserId: uuid().references(() => users.id),
+    period: text().notNull(),
+    score: integer().notNull(),
+    comment: text(),
+  },
+  (t) => [index('rating_submissions_group_idx').on(t.villageCode, t.period)],
+);
+
+/**
+ * Rating links already used: the token id (single use), and the person and period it was for (one rating per
+ * person and period, whatever agreement version or however many links). Never linked to the rating itself.
  */
 export const spentRatingTokens = pgTable(
   'spent_rating_tokens',
@@ -32,8 +53,11 @@ export const spentRatingTokens = pgTable(
     agreementId: uuid()
       .notNull()
       .references(() => agreements.id, { onDelete: 'cascade' }),
+    personId: uuid()
+      .notNull()
+      .references(() => people.id, { onDelete: 'cascade' }),
     period: text().notNull(),
     expiresAt: timestamp({ withTimezone: true }).notNull(),
   },
-  (t) => [uniqueIndex('spent_rating_tokens_agreement_period_uq').on(t.agreementId, t.period)],
+  (t) => [uniqueIndex('spent_rating_tokens_person_period_uq').on(t.personId, t.period)],
 );

@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { associationMembers } from '../../src/db/schema';
 import { eraseExpiredRecords } from '../../src/people/erasure';
@@ -16,7 +16,7 @@ let staffB: { token: string };
 const assoc: Record<'a' | 'b', string> = { a: '', b: '' };
 
 const CREATE_ASSOC = `mutation($input: AssociationInput!) { createAssociation(input: $input) { id name status } }`;
-const ADD = `mutation($a: ID!, $input: AddMemberInput!) { addAssociationMember(associationId: $a, input: $input) { id personId name idNumber role reportState } }`;
+const ADD = `mutation($a: ID!, $input: AddMemberInput!) { addAssociationMember(associationId: $a, input: $input) { id name idNumber role reportState } }`;
 const MEMBERS = `query($a: ID!, $after: String) { association(id: $a) { members(first: 2, after: $after) { edges { node { id name idNumber phone employer reportState homeVillage { code } } } pageInfo { hasNextPage endCursor } } } }`;
 const UPDATE = `mutation($m: ID!, $input: MemberContactInput!) { updateAssociationMember(memberId: $m, input: $input) { id phone employer currentPlace { countyCode town } } }`;
 const BULK = `mutation($items: [MemberUpdateInput!]!) { updateAssociationMembers(items: $items) { memberId ok changedFields error { code field message } } }`;
@@ -58,13 +58,22 @@ describe('associations and their staff', () => {
     const idNumber = nextIdNumber();
     const p = await register(t, official.token, { name: '王芳', idNumber, homeVillageCode: SEED.villageWangji });
     const wrongName = await t.gql(ADD, { a: assoc.a, input: { idNumber, name: '王方', consentMethod: 'PAPER' } }, staffA.token);
-    expect(wrongName.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'idNumber' });
+    expect(wrongName.errors?.[0]?.extensions).toEqual({ code: 'NOT_FOUND', field: 'idNumber' });
     const unknown = await t.gql(ADD, { a: assoc.a, input: { idNumber: nextIdNumber(), name: '王芳', consentMethod: 'PAPER' } }, staffA.token);
-    expect(unknown.errors?.[0]?.message).toBe(wrongName.errors?.[0]?.message);
+    expect(unknown.errors?.[0]).toEqual(wrongName.errors?.[0]);
+    // A person back home, or (for an official) a person of another village, gets the very same answer.
+    const returnedId = nextIdNumber();
+    const returned = await register(t, official.token, { name: '王芳', idNumber: returnedId, homeVillageCode: SEED.villageWangji });
+    await t.gql(`mutation { markReturned(personId: "${returned.id}", returnedOn: "2026-11-01") { status } }`, {}, official.token);
+    expect((await t.gql(ADD, { a: assoc.a, input: { idNumber: returnedId, name: '王芳', consentMethod: 'PAPER' } }, staffA.token)).errors?.[0]).toEqual(wrongName.errors?.[0]);
+    expect((await t.gql(ADD, { a: assoc.a, input: { idNumber, name: '王芳', consentMethod: 'PAPER' } }, otherOfficial.token)).errors?.[0]).toEqual(wrongName.errors?.[0]);
+    // Each miss is audited against the association, without the number or name tried.
+    const misses = await t.gql(`{ auditLog(filter: { action: "member.add", outcome: FAILURE, targetId: "${assoc.a}" }) { edges { node { actorId details } } } }`, {}, admin.token);
+    expect(misses.data?.auditLog.edges.map((e: any) => e.node.details)).toEqual(Array(4).fill({ reason: 'NO_MATCH' }));
     // Staff add only to their own association.
     expect((await t.gql(ADD, { a: assoc.a, input: { idNumber, name: '王芳', consentMethod: 'PAPER' } }, staffB.token)).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
     const ok = await t.gql(ADD, { a: assoc.a, input: { idNumber, name: '王芳', role: 'VOLUNTEER', consentMethod: 'PAPER', consentGivenOn: '2026-11-01' } }, staffA.token);
-    expect(ok.data?.addAssociationMember).toMatchObject({ personId: p.id, name: '王芳', role: 'VOLUNTEER', idNumber: `${idNumber.slice(0, 6)}********${idNumber.slice(14)}` });
+    expect(ok.data?.addAssociationMember).toMatchObject({ name: '王芳', role: 'VOLUNTEER', idNumber: `${idNumber.slice(0, 6)}********${idNumber.slice(14)}` });
     const again = await t.gql(ADD, { a: assoc.a, input: { idNumber, name: '王芳', consentMethod: 'PAPER' } }, staffA.token);
     expect(again.errors?.[0]?.extensions.code).toBe('CONFLICT');
     const consents = await t.gql(`{ person(id: "${p.id}") { consents { kind scope method givenOn withdrawnAt } } }`, {}, official.token);
@@ -128,6 +137,32 @@ describe('associations and their staff', () => {
     expect((await t.gql(FEED, { first: 5 }, staffA.token)).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
   });
 
+  it('shows town supervisors the members and the staff changes of their own town only, from an index on town and time', async () => {
+    const supervisor = await t.user({ role: 'TOWN_SUPERVISOR', scope: SEED.townWangji });
+    const elsewhere = await t.user({ role: 'TOWN_SUPERVISOR', scope: SEED.townShuanggou });
+    const m = await member(staffA.token, assoc.a);
+    await t.gql(UPDATE, { m: m.memberId, input: { employer: '镇里看得到' } }, staffA.token);
+    const ALL = `query($a: ID!) { association(id: $a) { members(first: 200) { edges { node { id } } } } }`;
+    const ids = async (token: string) => (await t.gql(ALL, { a: assoc.a }, token)).data!.association.members.edges.map((e: any) => e.node.id);
+    expect(await ids(supervisor.token)).toContain(m.memberId);
+    expect(await ids(elsewhere.token)).toEqual([]);
+    expect((await t.gql(`{ associationMember(id: "${m.memberId}") { name } }`, {}, elsewhere.token)).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+    const feed = (await t.gql(FEED, { first: 1 }, supervisor.token)).data!.recentChanges.edges.map((e: any) => e.node);
+    expect(feed).toEqual([{ person: { id: m.personId }, fields: ['employer'], source: `ASSOCIATION:${assoc.a}`, actorRole: 'ASSOCIATION_STAFF', actor: { id: staffA.id } }]);
+    expect((await t.gql(FEED, { first: 50 }, elsewhere.token)).data!.recentChanges.edges).toEqual([]);
+    const asked = await t.gql(`{ recentChanges(townCode: "${SEED.townWangji}") { edges { node { id } } } }`, {}, elsewhere.token);
+    expect(asked.errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+    // The feed filters on the village or the town and pages by id (time): each has an index that serves it in order.
+    const plan = async (column: string, code: string) =>
+      t.server.deps.db.transaction(async (tx) => {
+        await tx.execute(sql.raw('set local enable_seqscan = off'));
+        const rows = await tx.execute(sql.raw(`explain select id from person_changes where ${column} = '${code}' order by id desc limit 51`));
+        return JSON.stringify(rows);
+      });
+    expect(await plan('home_town_code', SEED.townWangji)).toContain('person_changes_town_idx');
+    expect(await plan('home_village_code', SEED.villageWangji)).toContain('person_changes_village_idx');
+  });
+
   it('applies a bulk update item by item: good ones go through, bad ones fail with a reason and change nothing', async () => {
     const good1 = await member(staffA.token, assoc.a, { phone: '13700003333' });
     const good2 = await member(staffA.token, assoc.a);
@@ -169,15 +204,43 @@ describe('associations and their staff', () => {
     expect((await t.gql(BULK, { items: [{ memberId: good1.memberId, employer: 'x' }] }, official.token)).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
   });
 
-  it('lets staff report on behalf of their members only', async () => {
+  it('lets staff report on behalf of their own members, answering with a receipt only', async () => {
+    const REPORT = `mutation($m: ID!, $input: MemberReportInput!) { submitMemberReport(memberId: $m, input: $input) { id period accepted } }`;
     const m = await member(staffA.token, assoc.a);
-    const r = await t.gql(SUBMIT, { input: { personId: m.personId, period: '2026-10', arrival: 'ASSOCIATION', employer: '报告里的厂' } }, staffA.token);
-    expect(r.data?.submitStatusReport).toMatchObject({ period: '2026-10', arrival: 'ASSOCIATION' });
-    const outsider = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
-    const refused = await t.gql(SUBMIT, { input: { personId: outsider.id, period: '2026-10', arrival: 'ASSOCIATION' } }, staffA.token);
-    expect(refused.errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+    const r = await t.gql(REPORT, { m: m.memberId, input: { period: '2026-10', employer: '报告里的厂', note: '工作稳定' } }, staffA.token);
+    expect(r.data?.submitMemberReport).toEqual({ id: expect.any(String), period: '2026-10', accepted: true });
+    const stored = (await t.gql(`{ statusReports(personId: "${m.personId}") { edges { node { id arrival employer } } } }`, {}, official.token)).data!.statusReports.edges;
+    expect(stored.map((e: any) => e.node)).toEqual([{ id: r.data!.submitMemberReport.id, arrival: 'ASSOCIATION', employer: '报告里的厂' }]);
+    // A second report for the period: CONFLICT, without the first report's id for staff (the official gets it).
+    const again = await t.gql(REPORT, { m: m.memberId, input: { period: '2026-10' } }, staffA.token);
+    expect(again.errors?.[0]?.extensions).toEqual({ code: 'CONFLICT' });
+    const officialAgain = await t.gql(SUBMIT, { input: { personId: m.personId, period: '2026-10', arrival: 'PHONE' } }, official.token);
+    expect(officialAgain.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', existingReportId: r.data!.submitMemberReport.id });
+    // Staff correct their own report with the receipt id.
+    const amended = await t.gql(REPORT, { m: m.memberId, input: { period: '2026-10', employer: '更正的厂', amends: r.data!.submitMemberReport.id } }, staffA.token);
+    expect(amended.data?.submitMemberReport).toMatchObject({ period: '2026-10', accepted: true });
+    // The ordinary mutation answers with the full report, which staff may not read: refused before anything is stored.
+    const direct = await t.gql(SUBMIT, { input: { personId: m.personId, period: '2026-11', arrival: 'ASSOCIATION' } }, staffA.token);
+    expect(direct.errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+    const periods = (await t.gql(`{ statusReports(personId: "${m.personId}") { edges { node { period } } } }`, {}, official.token)).data!.statusReports.edges;
+    expect(periods.map((e: any) => e.node.period)).toEqual(['2026-10']);
+    // Another association's staff cannot report for this member.
+    expect((await t.gql(REPORT, { m: m.memberId, input: { period: '2026-09' } }, staffB.token)).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
     const feed = (await t.gql(FEED, { first: 5 }, official.token)).data!.recentChanges.edges.map((e: any) => e.node);
-    expect(feed[0]).toMatchObject({ person: { id: m.personId }, source: 'STATUS_REPORT:ASSOCIATION', actorRole: 'ASSOCIATION_STAFF' });
+    expect(feed[0]).toMatchObject({ person: { id: m.personId }, source: 'STATUS_REPORT:ASSOCIATION', actorRole: 'ASSOCIATION_STAFF', actor: { id: staffA.id } });
+  });
+
+  it('takes a member away from staff the moment they come home', async () => {
+    const m = await member(staffA.token, assoc.a);
+    expect((await t.gql(`{ associationMember(id: "${m.memberId}") { name } }`, {}, staffA.token)).data?.associationMember.name).toBe('陈静');
+    await t.gql(`mutation { markReturned(personId: "${m.personId}", returnedOn: "2026-11-01") { status } }`, {}, official.token);
+    expect((await t.gql(`{ associationMember(id: "${m.memberId}") { name } }`, {}, staffA.token)).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+    expect((await t.gql(UPDATE, { m: m.memberId, input: { employer: 'x' } }, staffA.token)).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+    const listed = (await t.gql(`query($a: ID!) { association(id: $a) { members(first: 100) { edges { node { id } } } } }`, { a: assoc.a }, staffA.token)).data!.association.members.edges;
+    expect(listed.map((e: any) => e.node.id)).not.toContain(m.memberId);
+    const [row] = await t.server.deps.db.select().from(associationMembers).where(eq(associationMembers.id, m.memberId));
+    expect(row).toMatchObject({ status: 'LEFT', leftReason: 'RETURNED_HOME' });
+    expect((await t.gql(`{ associationMember(id: "${m.memberId}") { status } }`, {}, official.token)).data?.associationMember.status).toBe('LEFT');
   });
 
   it('ends the membership when the person leaves, withdraws the membership consent, or withdraws everything', async () => {

@@ -27,14 +27,20 @@ describe('membership and association lifecycles', () => {
 describe('association staff in the policy', () => {
   const staff: Actor = { kind: 'user', userId: 's', username: 's', role: 'ASSOCIATION_STAFF', scope: 'assoc-a' };
   const official: Actor = { kind: 'user', userId: 'o', username: 'o', role: 'VILLAGE_OFFICIAL', scope: '320324101201' };
-  const target = memberTarget({ associationId: 'assoc-a', status: 'ACTIVE' }, { homeVillageCode: '320324101201' });
+  const away = { homeVillageCode: '320324101201', status: 'AWAY' } as const;
+  const target = memberTarget({ associationId: 'assoc-a', status: 'ACTIVE' }, away);
 
   it('covers the members of their own association only, and never the registry itself', () => {
     expect(can(staff, 'member.update', target)).toBe(true);
     expect(can(staff, 'member.update', { ...target, associationIds: ['assoc-b'] })).toBe(false);
     expect(can(staff, 'report.write', target)).toBe(true);
     expect(can(staff, 'report.write', { villageCode: '320324101201' })).toBe(false);
-    expect(can(staff, 'member.read', memberTarget({ associationId: 'assoc-a', status: 'LEFT' }, { homeVillageCode: '320324101201' }))).toBe(false);
+    expect(can(staff, 'member.read', memberTarget({ associationId: 'assoc-a', status: 'LEFT' }, away))).toBe(false);
+    // A person back home (or withdrawn) is no longer the association's, even before the membership row says so.
+    for (const status of ['RETURNED', 'WITHDRAWN'] as const) {
+      expect(can(staff, 'member.read', memberTarget({ associationId: 'assoc-a', status: 'ACTIVE' }, { ...away, status }))).toBe(false);
+      expect(can(official, 'member.read', memberTarget({ associationId: 'assoc-a', status: 'ACTIVE' }, { ...away, status }))).toBe(true);
+    }
     for (const action of ['person.read', 'person.write', 'agreement.read', 'report.read', 'personChange.read', 'rating.read'] as const) expect(can(staff, action, target), action).toBe(false);
   });
 

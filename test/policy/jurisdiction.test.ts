@@ -94,7 +94,9 @@ const writes = (): [string, string][] => [
   ['completeCheckFollowUp', `mutation { completeCheckFollowUp(id: "${ids.check}", input: { note: "x" }) { id } }`],
   ['recordCareVisit', `mutation { recordCareVisit(input: { dependantId: "${ids.dependant}", visitors: "x" }) { id } }`],
   ['completeVisitFollowUp', `mutation { completeVisitFollowUp(id: "${ids.visit}", input: { note: "x" }) { id } }`],
-  ['issueRatingLink', `mutation { issueRatingLink(agreementId: "${ids.agreement}", period: "2026-Q3") { token } }`],
+  ['sendRatingInvitation', `mutation { sendRatingInvitation(agreementId: "${ids.agreement}", period: "2026-Q3") { period } }`],
+  ['sendRatingInvitation to a member', `mutation { sendRatingInvitation(memberId: "${ids.member}", period: "2026-Q3") { period } }`],
+  ['submitMemberReport', `mutation { submitMemberReport(memberId: "${ids.member}", input: { period: "2026-Q3" }) { id } }`],
 ];
 
 /** The refusal of an operation: its error, or for a bulk call its item's error. */
@@ -105,7 +107,9 @@ describe('jurisdiction', () => {
     it(`refuses every read and write to a ${who}`, async () => {
       for (const [name, op] of [...reads(), ...writes()]) {
         const r = await t.gql(op, {}, tokens[who]);
-        expect(refusal(r), `${who}: ${name}`).toBe('FORBIDDEN');
+        // Adding a member answers a person outside an official's scope exactly as an unknown one (no probing).
+        const expected = who === 'neighbourOfficial' && name === 'addAssociationMember' ? 'NOT_FOUND' : 'FORBIDDEN';
+        expect(refusal(r), `${who}: ${name}`).toBe(expected);
       }
     });
   }

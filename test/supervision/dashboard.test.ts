@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PINNED_DAY, recordedOnPinnedDay } from '../helpers/history';
 import { activeAgreement, register, sign, SUBMIT } from '../helpers/registry';
+import { ratingToken } from '../helpers/ratings';
 import { SEED, startTestServer, type TestServer } from '../helpers/server';
 
 /**
@@ -28,9 +29,10 @@ async function report(token: string, personId: string, period: string, reportedO
   if (r.errors) throw new Error(JSON.stringify(r.errors));
 }
 
-async function rate(agreementId: string, score: number) {
-  const l = await t.gql(`mutation { issueRatingLink(agreementId: "${agreementId}", period: "2026-Q4") { token } }`, {}, official.token);
-  await t.gql(`mutation($t: String!) { submitRating(token: $t, score: ${score}) }`, { t: l.data!.issueRatingLink.token });
+/** A rating of the last (closed) quarter, given and published today: it counts in the running quarter's window. */
+async function rate(agreementId: string, score: number, token = official.token) {
+  const rating = await ratingToken(t, token, { agreementId }, '2026-Q3');
+  await t.gql(`mutation($t: String!) { submitRating(token: $t, score: ${score}) }`, { t: rating });
 }
 
 async function check(input: Record<string, unknown>) {
@@ -84,8 +86,7 @@ beforeAll(async () => {
   const q2 = await person(L, officialL.token); // a September monthly report covers Q3, in on the due day
   const b2 = await activeAgreement(t, officialL.token, q2, { cadence: 'QUARTERLY', validFrom: '2026-07-01' });
   await report(officialL.token, q2, '2026-09', '2026-10-15');
-  const l = await t.gql(`mutation { issueRatingLink(agreementId: "${b2.id}", period: "2026-Q4") { token } }`, {}, officialL.token);
-  await t.gql(`mutation($t: String!) { submitRating(token: $t, score: 3) }`, { t: l.data!.issueRatingLink.token });
+  await rate(b2.id, 3, officialL.token);
   await recordedOnPinnedDay(t.server.deps.db, t.config.timeZone);
 });
 afterAll(() => t.close());
