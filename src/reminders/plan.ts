@@ -5,6 +5,7 @@ import { users } from '../auth/tables';
 import { addDays } from '../calendar';
 import type { Db } from '../db/client';
 import type { Deps } from '../deps';
+import { inquiriesNearDue } from '../inquiries/figures';
 import { getDivision } from '../jurisdiction/divisions';
 import { people } from '../people/tables';
 import { systemCaller } from '../policy/actor';
@@ -12,7 +13,6 @@ import { authorize } from '../policy/policy';
 import { ratingLinkFor } from '../ratings/service';
 import { periodContaining } from '../reports/periods';
 import { villageFigures } from '../supervision/dashboard';
-import { inquiriesNearDue } from '../supervision/inquiry-figures';
 import { warningReasons } from '../supervision/warning';
 import { dateZh, periodZh, render } from './templates';
 import { notifications, reminderRuns, type Channel, type NotificationKind } from './tables';
@@ -100,7 +100,7 @@ async function officialSummaries(tx: Db, today: string): Promise<Planned[]> {
   return rows.map((r) => ({ dedupeKey: key('OVERDUE_SUMMARY', r.userId, week), kind: 'OVERDUE_SUMMARY', channel: 'INBOX', userId: r.userId, period: week, body: render('OVERDUE_SUMMARY', { count: r.count }) }));
 }
 
-/** Inquiries near their reply deadline, to whoever must answer (from the exchange; none until it is merged). */
+/** Partners' inquiries near their reply deadline, to whoever must answer them (in-app), once per user and inquiry. */
 async function inquiryReminders(tx: Db, deps: Deps, today: string): Promise<Planned[]> {
   const due = await inquiriesNearDue(tx, today, deps.config.reminders.daysBeforeDue);
   return due.map((i) => ({ dedupeKey: key('INQUIRY_DUE_SOON', i.userId, i.inquiryId), kind: 'INQUIRY_DUE_SOON', channel: 'INBOX', userId: i.userId, period: i.inquiryId, body: render('INQUIRY_DUE_SOON', { dueOn: dateZh(i.dueOn), inquiryId: i.inquiryId }) }));

@@ -3,12 +3,12 @@ import { addDays, todayIn } from '../calendar';
 import { rows } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput } from '../errors';
+import { openInquiriesPastDueByVillage } from '../inquiries/figures';
 import { requireDivision } from '../jurisdiction/divisions';
 import { requireDate } from '../people/validation';
 import type { Caller } from '../policy/actor';
 import { listScope, PolicyDenied, type Action } from '../policy/policy';
 import { CADENCES, nextPeriod, parsePeriod, periodContaining, type Cadence, type Period } from '../reports/periods';
-import { openInquiriesPastDueByVillage } from './inquiry-figures';
 
 /** The period a dashboard covers and the day its figures are taken on (the period's end, or today if it has not ended). */
 export interface FiguresWindow {
@@ -155,7 +155,7 @@ export async function villageFigures(deps: Deps, townCode: string | null, w: Fig
     ) rt on rt.village_code = v.code
     order by v.code`,
   );
-  const inquiries = new Map((await openInquiriesPastDueByVillage(deps.db, figures.map((f) => f.villageCode), w.asOf)).map((i) => [i.villageCode, i.count]));
+  const inquiries = new Map((await openInquiriesPastDueByVillage(deps.db, figures.map((f) => f.villageCode), w.asOf, tz)).map((i) => [i.villageCode, i.count]));
   const minRatings = deps.config.ratingMinGroupSize;
   return figures.map((f) => {
     const reportsOverdue = f.reportsDue - f.reportsOnTime;
