@@ -1,6 +1,9 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, isNull, lte, or, sql, type Column, type SQL } from 'drizzle-orm';
+import type { DepositComplaint } from '../agreements/complaints';
+import { depositComplaints } from '../agreements/tables';
 import { addDays, todayIn } from '../calendar';
 import { rows } from '../db/client';
+import type { Config } from '../config';
 import type { Deps } from '../deps';
 import { badInput } from '../errors';
 import { openInquiriesPastDueByVillage } from '../inquiries/figures';
@@ -8,7 +11,7 @@ import { requireDivision } from '../jurisdiction/divisions';
 import { requireDate } from '../people/validation';
 import type { Caller } from '../policy/actor';
 import { listScope, PolicyDenied, type Action } from '../policy/policy';
-import { CADENCES, nextPeriod, parsePeriod, periodContaining, type Cadence, type Period } from '../reports/periods';
+import { CADENCES, nextDue, nextPeriod, parsePeriod, periodContaining, type Cadence, type Period } from '../reports/periods';
 
 /** The period a dashboard covers and the day its figures are taken on (the period's end, or today if it has not ended). */
 export interface FiguresWindow {
@@ -55,32 +58,37 @@ interface Obligation {
   dueOn: string;
 }
 
+/** A period's due day, by the rule of the overdue list (src/reports/periods.ts): its end plus the grace days. */
+export function reportDueOn(cadence: Cadence, p: Period, graceDays: number): string {
+  // nextDue of an agreement valid for exactly this period, with nothing reported, is this period and its due day.
+  return nextDue(cadence, p.start, p.end, [], graceDays)!.dueOn;
+}
+
 /**
- * Cadence periods whose report fell due inside the window: a report is due `graceDays` after its period ends, so a
- * quarter's dashboard grades the reports due in that quarter (for 2026-Q3 with 15 days' grace: 2026-Q2, 2026-H1,
- * and the monthly reports of June, July and August).
+ * Cadence periods whose report fell due inside the window (on or before its reference day), so a quarter's
+ * dashboard grades the reports due in that quarter — all of them final by its last day, which the quarterly warning
+ * needs on the first day of the next quarter. For 2026-Q3 with 15 days' grace: 2026-Q2, 2026-H1, and the monthly
+ * reports of June, July and August.
  */
 export function obligationPeriods(w: FiguresWindow, graceDays: number): Obligation[] {
   const out: Obligation[] = [];
   for (const cadence of CADENCES) {
-    for (let p = periodContaining(cadence, addDays(w.start, -(graceDays + 200))); addDays(p.end, graceDays) <= w.asOf; p = nextPeriod(cadence, p)) {
-      const dueOn = addDays(p.end, graceDays);
+    for (let p = periodContaining(cadence, addDays(w.start, -(graceDays + 200))); ; p = nextPeriod(cadence, p)) {
+      const dueOn = reportDueOn(cadence, p, graceDays);
+      if (dueOn > w.asOf) break;
       if (dueOn >= w.start) out.push({ cadence, period: p, dueOn });
     }
   }
   return out;
 }
 
-/**
- * The figures of each village of a town (or of the county) for a window, in one SQL statement. Everything is read
- * from dated facts recorded by the reference day (activation and end dates, report periods and report dates,
- * check dates, complaint and resolution dates), never from current status columns, so a past period gives the same
- * figures whenever it is asked for. docs/supervision.md defines each figure.
- */
-export async function villageFigures(deps: Deps, townCode: string | null, w: FiguresWindow): Promise<VillageFigures[]> {
-  const tz = deps.config.timeZone;
+type FiguresRow = Omit<VillageFigures, 'reportsOverdue' | 'overdueRate' | 'openInquiriesPastDue' | 'ratingCount'> & { ratingCount: number };
+
+/** The one statement behind villageFigures (apart from inquiries); exported so benchmarks can EXPLAIN it. */
+export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'>, townCode: string | null, w: FiguresWindow): SQL {
+  const tz = config.timeZone;
   const local = (col: SQL) => sql`((${col}) at time zone ${tz})::date`;
-  const obligations = obligationPeriods(w, deps.config.reportGraceDays);
+  const obligations = obligationPeriods(w, config.reportGraceDays);
   const periodRows = obligations.length
     ? sql`select * from (values ${sql.join(
         obligations.map((o) => sql`(${o.cadence}, ${o.period.label}, ${o.period.start}::date, ${o.period.end}::date, ${o.dueOn}::date)`),
@@ -88,16 +96,15 @@ export async function villageFigures(deps: Deps, townCode: string | null, w: Fig
       )}) as v(cadence, label, p_start, p_end, due_on)`
     : sql`select null::text as cadence, null::text as label, null::date as p_start, null::date as p_end, null::date as due_on where false`;
   const villages = townCode ? sql`select code from divisions where level = 'VILLAGE' and parent_code = ${townCode}` : sql`select code from divisions where level = 'VILLAGE'`;
-  const figures = await rows<Omit<VillageFigures, 'reportsOverdue' | 'overdueRate' | 'openInquiriesPastDue' | 'ratingCount'> & { ratingCount: number }>(
-    deps.db,
-    sql`
+  return sql`
     with villages as (${villages}),
     obligation_periods as (${periodRows}),
     spans as (
       select a.id, a.person_id, a.village_code, a.cadence, a.valid_from, a.valid_to,
         ${local(sql`a.activated_at`)} as active_from,
         case when a.ended_at is null then null else ${local(sql`a.ended_at`)} end as ended_on,
-        exists (select 1 from agreement_events e where e.agreement_id = a.id and e.action = 'ACTIVATE' and e.details->>'replaced' is not null) as replaced_another
+        -- a first version replaced nothing: the history is read only for later versions (few)
+        a.version > 1 and exists (select 1 from agreement_events e where e.agreement_id = a.id and e.action = 'ACTIVATE' and e.details->>'replaced' is not null) as replaced_another
       from agreements a
       where a.activated_at is not null and a.village_code in (select code from villages) and ${local(sql`a.activated_at`)} <= ${w.asOf}::date
     ),
@@ -110,10 +117,11 @@ export async function villageFigures(deps: Deps, townCode: string | null, w: Fig
       order by s.person_id, op.label
     ),
     graded as (
+      -- on time: a report of the person covering the period, reported and recorded (county day) by its due day
       select o.village_code, exists (
         select 1 from status_reports r
         where r.person_id = o.person_id and r.period_start <= o.p_end and r.period_end >= o.p_start
-          and r.reported_on <= o.due_on and ${local(sql`r.created_at`)} <= ${w.asOf}::date
+          and r.reported_on <= o.due_on and ${local(sql`r.created_at`)} <= o.due_on
       ) as on_time
       from obligations o
     )
@@ -153,8 +161,18 @@ export async function villageFigures(deps: Deps, townCode: string | null, w: Fig
       where village_code in (select code from villages) and submitted_on between ${w.start}::date and ${w.asOf}::date
       group by village_code
     ) rt on rt.village_code = v.code
-    order by v.code`,
-  );
+    order by v.code`;
+}
+
+/**
+ * The figures of each village of a town (or of the county) for a window, in one SQL statement. Everything is read
+ * from dated facts recorded by the reference day (activation and end dates, report periods and report dates,
+ * check dates, complaint and resolution dates), never from current status columns, so a past period gives the same
+ * figures whenever it is asked for. docs/supervision.md defines each figure.
+ */
+export async function villageFigures(deps: Deps, townCode: string | null, w: FiguresWindow): Promise<VillageFigures[]> {
+  const tz = deps.config.timeZone;
+  const figures = await rows<FiguresRow>(deps.db, figuresQuery(deps.config, townCode, w));
   const inquiries = new Map((await openInquiriesPastDueByVillage(deps.db, figures.map((f) => f.villageCode), w.asOf, tz)).map((i) => [i.villageCode, i.count]));
   const minRatings = deps.config.ratingMinGroupSize;
   return figures.map((f) => {
@@ -196,6 +214,28 @@ export function townInScope(caller: Caller, action: Action, townCode: string | n
   if (j.kind === 'county') return townCode ?? null;
   if (j.kind === 'town' && (!townCode || townCode === j.townCode)) return j.townCode;
   throw new PolicyDenied(action, 'outside your jurisdiction');
+}
+
+/**
+ * The deposit complaints a town's dashboard lists, from dated facts like the figures: recorded by the reference day,
+ * and reported in the window or still open on the reference day (not resolved by its end). Newest first, with their
+ * resolution as it stands now.
+ */
+export async function dashboardComplaints(deps: Deps, townCode: string, w: FiguresWindow): Promise<DepositComplaint[]> {
+  const day = (col: Column) => sql`(${col} at time zone ${deps.config.timeZone})::date`;
+  return deps.db
+    .select()
+    .from(depositComplaints)
+    .where(
+      and(
+        eq(depositComplaints.townCode, townCode),
+        lte(depositComplaints.reportedOn, w.asOf),
+        sql`${day(depositComplaints.createdAt)} <= ${w.asOf}::date`,
+        or(gte(depositComplaints.reportedOn, w.start), isNull(depositComplaints.resolvedAt), sql`${day(depositComplaints.resolvedAt)} > ${w.asOf}::date`),
+      ),
+    )
+    .orderBy(desc(depositComplaints.reportedOn), desc(depositComplaints.createdAt))
+    .limit(500);
 }
 
 export interface Dashboard {

@@ -80,7 +80,7 @@ export async function warningPdf(w: QuarterlyWarning, names: ReadonlyMap<string,
     doc.y = top + height;
   }
   doc.moveDown(1);
-  doc.fontSize(8).text('逾期率 = 统计期内到期的报告中未按时报告的比例；督查次数、违背承诺按督查日期计；未结押金投诉按统计期末状态计。口径详见 docs/supervision.md。', doc.page.margins.left);
+  doc.fontSize(8).text('逾期率 = 统计期内到期的报告中，未在到期日（含）前报送并登记的比例；督查次数、违背承诺按督查日期计；未结押金投诉按统计期末状态计。口径详见 docs/supervision.md。', doc.page.margins.left);
   doc.end();
   return done;
 }

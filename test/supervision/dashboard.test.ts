@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inquiryRecordedAt, PINNED_DAY, recordedOnPinnedDay } from '../helpers/history';
+import { inquiryRecordedAt, PINNED_DAY, recordedAt, recordedOnPinnedDay } from '../helpers/history';
 import { nextIdNumber } from '../helpers/registry';
 import { partnerInquiries, PARTNER } from '../helpers/inquiries';
 import { activeAgreement, register, sign, SUBMIT } from '../helpers/registry';
@@ -26,9 +26,13 @@ const DASHBOARD = `query($p: String!, $asOf: Date = "${PINNED_DAY}") { supervisi
   totals { village { code } activeAgreements reportsDue reportsOnTime reportsOverdue overdueRate checksDone brokenCommitments openDepositComplaints openInquiriesPastDue ratingCount averageRating }
   depositComplaints { description status resolution } } }`;
 
-async function report(token: string, personId: string, period: string, reportedOn: string) {
+/** Reports and the day each was recorded (entered here), set once everything is seeded. */
+const recordedOn: [string, string][] = [];
+
+async function report(token: string, personId: string, period: string, reportedOn: string, recorded = reportedOn) {
   const r = await t.gql(SUBMIT, { input: { personId, period, arrival: 'PHONE', reportedOn } }, token);
   if (r.errors) throw new Error(JSON.stringify(r.errors));
+  recordedOn.push([r.data!.submitStatusReport.id, recorded]);
 }
 
 async function rate(agreementId: string, score: number) {
@@ -87,6 +91,9 @@ beforeAll(async () => {
   const q2 = await person(L, officialL.token); // a September monthly report covers Q3, in on the due day
   const b2 = await activeAgreement(t, officialL.token, q2, { cadence: 'QUARTERLY', validFrom: '2026-07-01' });
   await report(officialL.token, q2, '2026-09', '2026-10-15');
+  const q3 = await person(L, officialL.token); // Q3 reported on 10-14 but entered on 10-20, after its due day: overdue
+  await activeAgreement(t, officialL.token, q3, { cadence: 'QUARTERLY', validFrom: '2026-07-01' });
+  await report(officialL.token, q3, '2026-Q3', '2026-10-14', '2026-10-20');
   const l = await t.gql(`mutation { issueRatingLink(agreementId: "${b2.id}", period: "2026-Q4") { token } }`, {}, officialL.token);
   await t.gql(`mutation($t: String!) { submitRating(token: $t, score: 3) }`, { t: l.data!.issueRatingLink.token });
 
@@ -110,6 +117,7 @@ beforeAll(async () => {
   if (sent.errors) throw new Error(JSON.stringify(sent.errors));
   await inquiryRecordedAt(t.server.deps.db, sent.data!.sendInquiry.id, '2026-11-05T09:00:00+08:00', '2026-11-20');
   await recordedOnPinnedDay(t.server.deps.db, t.config.timeZone);
+  for (const [id, day] of recordedOn) await recordedAt(t.server.deps.db, 'status_reports', 'created_at', id, `${day}T10:00:00+08:00`);
 });
 afterAll(async () => {
   await inquiries.close();
@@ -132,12 +140,13 @@ describe('supervision dashboard', () => {
       // active: p1 p2 p3 p4 p6(v2). due: p1 p2 p5 p6 (Q3) + p3 (Sep, Oct) = 6; on time: p1, p3 Sep, p6 = 3.
       // inquiries past due on 11-23: the partner's due 11-10 and ours due 11-20 (the one due 11-15 was answered that day).
       figures(W, { activeAgreements: 5, reportsDue: 6, reportsOnTime: 3, reportsOverdue: 3, overdueRate: 50, checksDone: 2, brokenCommitments: 1, openDepositComplaints: 1, openInquiriesPastDue: 2, ratingCount: 2, averageRating: 4.5 }),
-      // active: q1 q2. due: q2 Q3 = 1, on time. One rating: below the minimum of 2, hidden.
-      figures(L, { activeAgreements: 2, reportsDue: 1, reportsOnTime: 1, reportsOverdue: 0, overdueRate: 0, checksDone: 0, brokenCommitments: 0, openDepositComplaints: 0, ratingCount: null, averageRating: null }),
+      // active: q1 q2 q3. due: q2 q3 (Q3) = 2; on time: q2 (in and entered on the due day). One rating: below the
+      // minimum of 2, hidden.
+      figures(L, { activeAgreements: 3, reportsDue: 2, reportsOnTime: 1, reportsOverdue: 1, overdueRate: 50, checksDone: 0, brokenCommitments: 0, openDepositComplaints: 0, ratingCount: null, averageRating: null }),
       figures(D, { activeAgreements: 0, reportsDue: 0, reportsOnTime: 0, reportsOverdue: 0, overdueRate: null, checksDone: 0, brokenCommitments: 0, openDepositComplaints: 0, ratingCount: null, averageRating: null }),
     ]);
-    // 3 overdue of 7 due = 42.857...%.
-    expect(d.totals).toEqual(figures(null, { activeAgreements: 7, reportsDue: 7, reportsOnTime: 4, reportsOverdue: 3, overdueRate: 42.9, checksDone: 2, brokenCommitments: 1, openDepositComplaints: 1, openInquiriesPastDue: 2, ratingCount: null, averageRating: null }));
+    // 4 overdue of 8 due = 50%.
+    expect(d.totals).toEqual(figures(null, { activeAgreements: 8, reportsDue: 8, reportsOnTime: 4, reportsOverdue: 4, overdueRate: 50, checksDone: 2, brokenCommitments: 1, openDepositComplaints: 1, openInquiriesPastDue: 2, ratingCount: null, averageRating: null }));
     expect(d.depositComplaints).toEqual(
       expect.arrayContaining([
         { description: '被要求交保证金', status: 'OPEN', resolution: null },
@@ -154,6 +163,13 @@ describe('supervision dashboard', () => {
     expect(await past('2026-11-12')).toEqual([1, 0, 0]);
     expect(await past('2026-11-16')).toEqual([2, 0, 0]);
     expect(await past('2026-11-21')).toEqual([3, 0, 0]);
+  });
+
+  it('lists only the deposit complaints recorded by the reference day', async () => {
+    // Both complaints were recorded on 11-23, dated back to October: on 11-12 neither was known.
+    const d = (await t.gql(DASHBOARD, { p: '2026-Q4', asOf: '2026-11-12' }, supervisor.token)).data!.supervisionDashboard;
+    expect(d.depositComplaints).toEqual([]);
+    expect(d.totals.openDepositComplaints).toBe(0);
   });
 
   it('keeps the dashboard to supervisors of the town and administrators', async () => {
