@@ -116,14 +116,21 @@ export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'
         and (s.ended_on is null or s.ended_on > op.p_end)
       order by s.person_id, op.label
     ),
+    -- the reports that may grade these obligations, read once from status_reports_village_idx alone (a report
+    -- carries its person's home village, which never changes), then matched to the obligations in one hash join
+    town_reports as materialized (
+      select r.person_id, r.period_start, r.period_end, r.reported_on, ${local(sql`r.created_at`)} as recorded_on
+      from status_reports r
+      where r.village_code in (select code from villages)
+        and r.period_end >= (select min(p_start) from obligation_periods) and r.period_start <= (select max(p_end) from obligation_periods)
+    ),
     graded as (
       -- on time: a report of the person covering the period, reported and recorded (county day) by its due day
-      select o.village_code, exists (
-        select 1 from status_reports r
-        where r.person_id = o.person_id and r.period_start <= o.p_end and r.period_end >= o.p_start
-          and r.reported_on <= o.due_on and ${local(sql`r.created_at`)} <= o.due_on
-      ) as on_time
+      select o.village_code, bool_or(r.person_id is not null) as on_time
       from obligations o
+      left join town_reports r on r.person_id = o.person_id and r.period_start <= o.p_end and r.period_end >= o.p_start
+        and r.reported_on <= o.due_on and r.recorded_on <= o.due_on
+      group by o.village_code, o.person_id, o.p_start
     )
     select v.code as "villageCode",
       coalesce(act.n, 0)::int as "activeAgreements",
