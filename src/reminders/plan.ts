@@ -12,8 +12,7 @@ import { systemCaller } from '../policy/actor';
 import { authorize } from '../policy/policy';
 import { ratingLinkFor } from '../ratings/service';
 import { periodContaining } from '../reports/periods';
-import { villageFigures } from '../supervision/dashboard';
-import { warningReasons } from '../supervision/warning';
+import { quarterFigures, warningReasons } from '../supervision/warning';
 import { dateZh, periodZh, render } from './templates';
 import { notifications, reminderRuns, type Channel, type NotificationKind } from './tables';
 
@@ -119,10 +118,11 @@ async function quarterlyWarnings(tx: Db, deps: Deps, today: string): Promise<Pla
     .where(and(inArray(users.role, ['TOWN_SUPERVISOR', 'COUNTY_ADMIN']), isNull(users.disabledAt), notPlanned(sql`'QUARTERLY_WARNING:' || ${users.id}::text || ':' || ${last.label}`)));
   if (recipients.length === 0) return [];
   const window = { label: last.label, start: last.start, end: last.end, asOf: last.end, complete: true };
-  const warned = (await villageFigures({ ...deps, db: tx }, null, window)).filter((f) => warningReasons(f, deps.config.warningThresholds).length > 0);
+  const { thresholds, villages } = await quarterFigures({ ...deps, db: tx }, window);
+  const warned = villages.filter((f) => warningReasons(f, thresholds).length > 0);
   return recipients.map((u) => {
     const town = u.role === 'TOWN_SUPERVISOR' ? u.scope : null;
-    const count = town ? warned.filter((f) => f.villageCode.startsWith(town)).length : warned.length;
+    const count = town ? warned.filter((f) => f.townCode === town).length : warned.length;
     const body = render('QUARTERLY_WARNING', { quarter: periodZh(last.label), scope: town ? '本镇' : '全县', count });
     return { dedupeKey: key('QUARTERLY_WARNING', u.id, last.label), kind: 'QUARTERLY_WARNING', channel: 'INBOX', userId: u.id, period: last.label, body };
   });

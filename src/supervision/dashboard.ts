@@ -40,7 +40,7 @@ export interface VillageFigures {
   averageRating: number | null;
 }
 
-/** The window of a period label, taken on `asOf` (default today; never in the future) or on the period's end if earlier. */
+/** The window of a period label, taken on `asOf` (default today; never in the future), or on its last day once it is over. */
 export function figuresWindow(deps: Deps, label: string, field = 'period', asOf?: string | null): FiguresWindow {
   const p = parsePeriod(label);
   if (!p) throw badInput(field, 'use 2026-11 (month), 2026-Q3 (quarter) or 2026-H2 (half-year)');
@@ -48,7 +48,8 @@ export function figuresWindow(deps: Deps, label: string, field = 'period', asOf?
   const day = asOf ? requireDate('asOf', asOf) : today;
   if (day > today) throw badInput('asOf', 'cannot be in the future');
   if (p.start > day) throw badInput(field, 'the period had not started by then');
-  const complete = p.end <= day;
+  // on its last day a period is still running: facts may yet be recorded that day
+  const complete = p.end < day;
   return { label: p.label, start: p.start, end: p.end, asOf: complete ? p.end : day, complete };
 }
 
