@@ -184,6 +184,11 @@ describe('reminders', () => {
     await runReminders(deps, REMINDER_CALLER, notifier(), { date: '2026-11-27', now: at(0) });
     const row = async () => (await rowsOf([p.id]))[0]!;
     expect(await row()).toMatchObject({ status: 'PENDING', attempts: 1, lastError: 'gateway answered 503', nextAttemptAt: new Date(t0 + 60_000) });
+    // Administrators see it waiting for its next attempt, with the reason.
+    const retrying = await t.gql(`{ notifications(retrying: true) { edges { node { person { id } status attempts lastError nextAttemptAt } } } }`, {}, admin.token);
+    expect(retrying.data?.notifications.edges.map((e: any) => e.node)).toEqual([
+      { person: { id: p.id }, status: 'PENDING', attempts: 1, lastError: 'gateway answered 503', nextAttemptAt: new Date(t0 + 60_000).toISOString() },
+    ]);
     expect(await deliverPending(deps, notifier(), { now: at(30) })).toEqual({ sent: 0, retrying: 0, failed: 0 }); // not yet due
     await deliverPending(deps, notifier(), { now: at(61) });
     expect(await row()).toMatchObject({ status: 'PENDING', attempts: 2, nextAttemptAt: new Date(t0 + 181_000) });
