@@ -110,7 +110,7 @@ export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'
       where a.activated_at is not null and a.village_code in (select code from villages) and ${local(sql`a.activated_at`)} <= ${w.asOf}::date
     ),
     obligations as (
-      select distinct on (s.person_id, op.label) s.person_id, s.village_code, op.p_start, op.p_end, op.due_on
+      select distinct on (s.person_id, op.label) s.person_id, s.village_code, op.label, op.p_start, op.p_end, op.due_on
       from spans s join obligation_periods op on op.cadence = s.cadence
       where op.p_end >= case when s.replaced_another then greatest(s.valid_from, s.active_from) else s.valid_from end
         and (s.valid_to is null or op.p_start <= s.valid_to)
@@ -131,7 +131,7 @@ export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'
       from obligations o
       left join town_reports r on r.person_id = o.person_id and r.period_start <= o.p_end and r.period_end >= o.p_start
         and r.reported_on <= o.due_on and r.recorded_on <= o.due_on
-      group by o.village_code, o.person_id, o.p_start
+      group by o.village_code, o.person_id, o.label
     )
     select v.code as "villageCode",
       coalesce(act.n, 0)::int as "activeAgreements",
