@@ -89,38 +89,42 @@ type FiguresRow = Omit<VillageFigures, 'reportsOverdue' | 'overdueRate' | 'openI
 export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'>, townCode: string | null, w: FiguresWindow): SQL {
   const tz = config.timeZone;
   const local = (col: SQL) => sql`((${col}) at time zone ${tz})::date`;
+  // "recorded on or before day D (county time)" is "recorded before the first instant of D + 1": compared as
+  // instants, the big tables' timestamps need no conversion row by row
+  const dayAfter = (day: SQL) => sql`((${day} + 1)::timestamp at time zone ${tz})`;
   const obligations = obligationPeriods(w, config.reportGraceDays);
   const periodRows = obligations.length
     ? sql`select * from (values ${sql.join(
-        obligations.map((o) => sql`(${o.cadence}, ${o.period.label}, ${o.period.start}::date, ${o.period.end}::date, ${o.dueOn}::date)`),
+        obligations.map(
+          (o) => sql`(${o.cadence}, ${o.period.label}, ${o.period.start}::date, ${o.period.end}::date, ${o.dueOn}::date, ${dayAfter(sql`${o.period.end}::date`)}, ${dayAfter(sql`${o.dueOn}::date`)})`,
+        ),
         sql`, `,
-      )}) as v(cadence, label, p_start, p_end, due_on)`
-    : sql`select null::text as cadence, null::text as label, null::date as p_start, null::date as p_end, null::date as due_on where false`;
+      )}) as v(cadence, label, p_start, p_end, due_on, after_end, after_due)`
+    : sql`select null::text as cadence, null::text as label, null::date as p_start, null::date as p_end, null::date as due_on, null::timestamptz as after_end, null::timestamptz as after_due where false`;
+  const afterAsOf = dayAfter(sql`${w.asOf}::date`);
   const villages = townCode ? sql`select code from divisions where level = 'VILLAGE' and parent_code = ${townCode}` : sql`select code from divisions where level = 'VILLAGE'`;
   return sql`
     with villages as (${villages}),
     obligation_periods as (${periodRows}),
     spans as (
-      select a.id, a.person_id, a.village_code, a.cadence, a.valid_from, a.valid_to,
-        ${local(sql`a.activated_at`)} as active_from,
-        case when a.ended_at is null then null else ${local(sql`a.ended_at`)} end as ended_on,
+      select a.id, a.person_id, a.village_code, a.cadence, a.valid_from, a.valid_to, a.activated_at, a.ended_at,
         -- a first version replaced nothing: the history is read only for later versions (few)
         a.version > 1 and exists (select 1 from agreement_events e where e.agreement_id = a.id and e.action = 'ACTIVATE' and e.details->>'replaced' is not null) as replaced_another
       from agreements a
-      where a.activated_at is not null and a.village_code in (select code from villages) and ${local(sql`a.activated_at`)} <= ${w.asOf}::date
+      where a.village_code in (select code from villages) and a.activated_at < ${afterAsOf}
     ),
     obligations as (
-      select distinct on (s.person_id, op.label) s.person_id, s.village_code, op.label, op.p_start, op.p_end, op.due_on
+      select distinct on (s.person_id, op.label) s.person_id, s.village_code, op.label, op.p_start, op.p_end, op.due_on, op.after_due
       from spans s join obligation_periods op on op.cadence = s.cadence
-      where op.p_end >= case when s.replaced_another then greatest(s.valid_from, s.active_from) else s.valid_from end
+      where op.p_end >= case when s.replaced_another then greatest(s.valid_from, ${local(sql`s.activated_at`)}) else s.valid_from end
         and (s.valid_to is null or op.p_start <= s.valid_to)
-        and (s.ended_on is null or s.ended_on > op.p_end)
+        and (s.ended_at is null or s.ended_at >= op.after_end)
       order by s.person_id, op.label
     ),
     -- the reports that may grade these obligations, read once from status_reports_village_idx alone (a report
     -- carries its person's home village, which never changes), then matched to the obligations in one hash join
     town_reports as materialized (
-      select r.person_id, r.period_start, r.period_end, r.reported_on, ${local(sql`r.created_at`)} as recorded_on
+      select r.person_id, r.period_start, r.period_end, r.reported_on, r.created_at
       from status_reports r
       where r.village_code in (select code from villages)
         and r.period_end >= (select min(p_start) from obligation_periods) and r.period_start <= (select max(p_end) from obligation_periods)
@@ -130,7 +134,7 @@ export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'
       select o.village_code, bool_or(r.person_id is not null) as on_time
       from obligations o
       left join town_reports r on r.person_id = o.person_id and r.period_start <= o.p_end and r.period_end >= o.p_start
-        and r.reported_on <= o.due_on and r.recorded_on <= o.due_on
+        and r.reported_on <= o.due_on and r.created_at < o.after_due
       group by o.village_code, o.person_id, o.label
     )
     select v.code as "villageCode",
@@ -144,7 +148,7 @@ export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'
       rt.average::float8 as "averageRating"
     from villages v
     left join (
-      select village_code, count(*) as n from spans where ended_on is null or ended_on > ${w.asOf}::date group by village_code
+      select village_code, count(*) as n from spans where ended_at is null or ended_at >= ${afterAsOf} group by village_code
     ) act on act.village_code = v.code
     left join (
       select village_code, count(*) as due, count(*) filter (where on_time) as on_time from graded group by village_code
@@ -153,14 +157,14 @@ export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'
       select village_code, count(*) as done, count(*) filter (where finding = 'BROKEN') as broken
       from supervision_checks
       where village_code in (select code from villages) and checked_on between ${w.start}::date and ${w.asOf}::date
-        and ${local(sql`created_at`)} <= ${w.asOf}::date
+        and created_at < ${afterAsOf}
       group by village_code
     ) ch on ch.village_code = v.code
     left join (
       select village_code, count(*) as open
       from deposit_complaints
-      where village_code in (select code from villages) and reported_on <= ${w.asOf}::date and ${local(sql`created_at`)} <= ${w.asOf}::date
-        and (resolved_at is null or ${local(sql`resolved_at`)} > ${w.asOf}::date)
+      where village_code in (select code from villages) and reported_on <= ${w.asOf}::date and created_at < ${afterAsOf}
+        and (resolved_at is null or resolved_at >= ${afterAsOf})
       group by village_code
     ) dc on dc.village_code = v.code
     left join (

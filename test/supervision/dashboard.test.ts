@@ -26,7 +26,7 @@ const DASHBOARD = `query($p: String!, $asOf: Date = "${PINNED_DAY}") { supervisi
   totals { village { code } activeAgreements reportsDue reportsOnTime reportsOverdue overdueRate checksDone brokenCommitments openDepositComplaints openInquiriesPastDue ratingCount averageRating }
   depositComplaints { description status resolution } } }`;
 
-/** Reports and the day each was recorded (entered here), set once everything is seeded. */
+/** Reports and when each was recorded (entered here: a day at 10:00, or an instant), set once everything is seeded. */
 const recordedOn: [string, string][] = [];
 
 async function report(token: string, personId: string, period: string, reportedOn: string, recorded = reportedOn) {
@@ -88,12 +88,13 @@ beforeAll(async () => {
   // 鲤鱼山村
   const q1 = await person(L, officialL.token); // half-yearly: H1 was due in July, H2 in January: nothing due
   await activeAgreement(t, officialL.token, q1, { cadence: 'HALF_YEARLY', validFrom: '2026-01-01' });
-  const q2 = await person(L, officialL.token); // a September monthly report covers Q3, in on the due day
+  const q2 = await person(L, officialL.token); // a September monthly report covers Q3, entered late on the due day
   const b2 = await activeAgreement(t, officialL.token, q2, { cadence: 'QUARTERLY', validFrom: '2026-07-01' });
-  await report(officialL.token, q2, '2026-09', '2026-10-15');
-  const q3 = await person(L, officialL.token); // Q3 reported on 10-14 but entered on 10-20, after its due day: overdue
+  await report(officialL.token, q2, '2026-09', '2026-10-15', '2026-10-15T23:30:00+08:00');
+  // Q3 reported on 10-14 but entered half an hour after its due day (county time; still 10-15 in UTC): overdue
+  const q3 = await person(L, officialL.token);
   await activeAgreement(t, officialL.token, q3, { cadence: 'QUARTERLY', validFrom: '2026-07-01' });
-  await report(officialL.token, q3, '2026-Q3', '2026-10-14', '2026-10-20');
+  await report(officialL.token, q3, '2026-Q3', '2026-10-14', '2026-10-16T00:30:00+08:00');
   const l = await t.gql(`mutation { issueRatingLink(agreementId: "${b2.id}", period: "2026-Q4") { token } }`, {}, officialL.token);
   await t.gql(`mutation($t: String!) { submitRating(token: $t, score: 3) }`, { t: l.data!.issueRatingLink.token });
 
@@ -117,7 +118,7 @@ beforeAll(async () => {
   if (sent.errors) throw new Error(JSON.stringify(sent.errors));
   await inquiryRecordedAt(t.server.deps.db, sent.data!.sendInquiry.id, '2026-11-05T09:00:00+08:00', '2026-11-20');
   await recordedOnPinnedDay(t.server.deps.db, t.config.timeZone);
-  for (const [id, day] of recordedOn) await recordedAt(t.server.deps.db, 'status_reports', 'created_at', id, `${day}T10:00:00+08:00`);
+  for (const [id, at] of recordedOn) await recordedAt(t.server.deps.db, 'status_reports', 'created_at', id, at.length === 10 ? `${at}T10:00:00+08:00` : at);
 });
 afterAll(async () => {
   await inquiries.close();
