@@ -189,6 +189,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (e.NOTIFIER === 'sms' && (!e.SMS_GATEWAY_URL || !e.SMS_GATEWAY_TOKEN)) {
     throw new ConfigError(['NOTIFIER=sms needs SMS_GATEWAY_URL and SMS_GATEWAY_TOKEN']);
   }
+  // A sender renews its lease just before each message: if the gateway may take longer than the lease, another
+  // sender takes the row over while the first is still waiting, and the message goes out twice.
+  if (e.NOTIFIER === 'sms' && e.REMINDER_LEASE_SECONDS * 1000 < 2 * e.SMS_GATEWAY_TIMEOUT_MS) {
+    throw new ConfigError([
+      `REMINDER_LEASE_SECONDS (${e.REMINDER_LEASE_SECONDS}) must be at least twice SMS_GATEWAY_TIMEOUT_MS (${e.SMS_GATEWAY_TIMEOUT_MS} ms), or a slow gateway call outlives its claim and the message is sent twice`,
+    ]);
+  }
   const dataDir = path.resolve(e.DATA_DIR);
   return {
     env: e.NODE_ENV,

@@ -73,6 +73,8 @@ export const agreements = pgTable(
     index('agreements_town_due_idx').on(t.townCode, t.nextDueOn, t.id).where(sql`${t.status} = 'ACTIVE'`),
     index('agreements_due_idx').on(t.nextDueOn, t.id).where(sql`${t.status} = 'ACTIVE'`),
     index('agreements_valid_to_idx').on(t.validTo).where(sql`${t.status} = 'ACTIVE'`),
+    // the supervision dashboard reads every version of a town's agreements from this index alone (dated facts, any status)
+    index('agreements_village_dates_idx').on(t.villageCode, t.activatedAt, t.endedAt, t.personId, t.cadence, t.validFrom, t.validTo, t.version, t.id),
   ],
 );
 

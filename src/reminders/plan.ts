@@ -5,15 +5,14 @@ import { users } from '../auth/tables';
 import { addDays } from '../calendar';
 import type { Db } from '../db/client';
 import type { Deps } from '../deps';
+import { inquiriesNearDue } from '../inquiries/figures';
 import { getDivision } from '../jurisdiction/divisions';
 import { people } from '../people/tables';
 import { systemCaller } from '../policy/actor';
 import { authorize } from '../policy/policy';
 import { ratingLinkFor } from '../ratings/service';
 import { periodContaining } from '../reports/periods';
-import { villageFigures } from '../supervision/dashboard';
-import { inquiriesNearDue } from '../supervision/inquiry-figures';
-import { warningReasons } from '../supervision/warning';
+import { quarterFigures, warningReasons } from '../supervision/warning';
 import { dateZh, periodZh, render } from './templates';
 import { notifications, reminderRuns, type Channel, type NotificationKind } from './tables';
 
@@ -100,7 +99,7 @@ async function officialSummaries(tx: Db, today: string): Promise<Planned[]> {
   return rows.map((r) => ({ dedupeKey: key('OVERDUE_SUMMARY', r.userId, week), kind: 'OVERDUE_SUMMARY', channel: 'INBOX', userId: r.userId, period: week, body: render('OVERDUE_SUMMARY', { count: r.count }) }));
 }
 
-/** Inquiries near their reply deadline, to whoever must answer (from the exchange; none until it is merged). */
+/** Partners' inquiries near their reply deadline, to whoever must answer them (in-app), once per user and inquiry. */
 async function inquiryReminders(tx: Db, deps: Deps, today: string): Promise<Planned[]> {
   const due = await inquiriesNearDue(tx, today, deps.config.reminders.daysBeforeDue);
   return due.map((i) => ({ dedupeKey: key('INQUIRY_DUE_SOON', i.userId, i.inquiryId), kind: 'INQUIRY_DUE_SOON', channel: 'INBOX', userId: i.userId, period: i.inquiryId, body: render('INQUIRY_DUE_SOON', { dueOn: dateZh(i.dueOn), inquiryId: i.inquiryId }) }));
@@ -119,10 +118,11 @@ async function quarterlyWarnings(tx: Db, deps: Deps, today: string): Promise<Pla
     .where(and(inArray(users.role, ['TOWN_SUPERVISOR', 'COUNTY_ADMIN']), isNull(users.disabledAt), notPlanned(sql`'QUARTERLY_WARNING:' || ${users.id}::text || ':' || ${last.label}`)));
   if (recipients.length === 0) return [];
   const window = { label: last.label, start: last.start, end: last.end, asOf: last.end, complete: true };
-  const warned = (await villageFigures({ ...deps, db: tx }, null, window)).filter((f) => warningReasons(f, deps.config.warningThresholds).length > 0);
+  const { thresholds, villages } = await quarterFigures({ ...deps, db: tx }, window);
+  const warned = villages.filter((f) => warningReasons(f, thresholds).length > 0);
   return recipients.map((u) => {
     const town = u.role === 'TOWN_SUPERVISOR' ? u.scope : null;
-    const count = town ? warned.filter((f) => f.villageCode.startsWith(town)).length : warned.length;
+    const count = town ? warned.filter((f) => f.townCode === town).length : warned.length;
     const body = render('QUARTERLY_WARNING', { quarter: periodZh(last.label), scope: town ? '本镇' : '全县', count });
     return { dedupeKey: key('QUARTERLY_WARNING', u.id, last.label), kind: 'QUARTERLY_WARNING', channel: 'INBOX', userId: u.id, period: last.label, body };
   });

@@ -6,8 +6,8 @@ const cursorOf = (n: Notification) => [n.createdAt.toISOString(), n.id];
 
 export const remindersResolvers: Resolvers = {
   Query: {
-    notifications: async (_, { status, kind, first, after }, { deps, caller }) => {
-      const { rows, hasMore } = await listNotifications(deps, caller, { status, kind }, pageSize(first), after ? decodeCursor(after, isNotificationCursor) : undefined);
+    notifications: async (_, { status, kind, retrying, first, after }, { deps, caller }) => {
+      const { rows, hasMore } = await listNotifications(deps, caller, { status, kind, retrying }, pageSize(first), after ? decodeCursor(after, isNotificationCursor) : undefined);
       return connection(rows, hasMore, cursorOf);
     },
     reminderRuns: (_, { first }, { deps, caller }) => listReminderRuns(deps, caller, pageSize(first, 366, 30)),

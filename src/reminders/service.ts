@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNull, not, sql, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/service';
 import { todayIn } from '../calendar';
 import type { Db } from '../db/client';
@@ -31,6 +31,8 @@ export async function runReminders(deps: Deps, caller: Caller, notifier: Notifie
 export interface NotificationFilter {
   status?: NotificationStatus | null;
   kind?: NotificationKind | null;
+  /** Only messages that failed and wait for another attempt (true), or only the others (false). */
+  retrying?: boolean | null;
 }
 
 /** The outbox, newest first, for administrators (failures are here with their last error). */
@@ -44,6 +46,10 @@ export async function listNotifications(deps: Deps, caller: Caller, f: Notificat
   if (f.kind) {
     if (!NOTIFICATION_KINDS.includes(f.kind)) throw badInput('kind', 'unknown kind');
     where.push(eq(notifications.kind, f.kind));
+  }
+  if (f.retrying != null) {
+    const retrying = and(eq(notifications.status, 'PENDING'), gt(notifications.attempts, 0))!;
+    where.push(f.retrying ? retrying : not(retrying));
   }
   return page(deps.db, where, first, beforeCreated);
 }

@@ -1,14 +1,17 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, isNull, lte, or, sql, type Column, type SQL } from 'drizzle-orm';
+import type { DepositComplaint } from '../agreements/complaints';
+import { depositComplaints } from '../agreements/tables';
 import { addDays, todayIn } from '../calendar';
 import { rows } from '../db/client';
+import type { Config } from '../config';
 import type { Deps } from '../deps';
 import { badInput } from '../errors';
+import { openInquiriesPastDueByVillage } from '../inquiries/figures';
 import { requireDivision } from '../jurisdiction/divisions';
 import { requireDate } from '../people/validation';
 import type { Caller } from '../policy/actor';
 import { listScope, PolicyDenied, type Action } from '../policy/policy';
-import { CADENCES, nextPeriod, parsePeriod, periodContaining, type Cadence, type Period } from '../reports/periods';
-import { openInquiriesPastDueByVillage } from './inquiry-figures';
+import { CADENCES, nextDue, nextPeriod, parsePeriod, periodContaining, type Cadence, type Period } from '../reports/periods';
 
 /** The period a dashboard covers and the day its figures are taken on (the period's end, or today if it has not ended). */
 export interface FiguresWindow {
@@ -37,7 +40,7 @@ export interface VillageFigures {
   averageRating: number | null;
 }
 
-/** The window of a period label, taken on `asOf` (default today; never in the future) or on the period's end if earlier. */
+/** The window of a period label, taken on `asOf` (default today; never in the future), or on its last day once it is over. */
 export function figuresWindow(deps: Deps, label: string, field = 'period', asOf?: string | null): FiguresWindow {
   const p = parsePeriod(label);
   if (!p) throw badInput(field, 'use 2026-11 (month), 2026-Q3 (quarter) or 2026-H2 (half-year)');
@@ -45,7 +48,8 @@ export function figuresWindow(deps: Deps, label: string, field = 'period', asOf?
   const day = asOf ? requireDate('asOf', asOf) : today;
   if (day > today) throw badInput('asOf', 'cannot be in the future');
   if (p.start > day) throw badInput(field, 'the period had not started by then');
-  const complete = p.end <= day;
+  // on its last day a period is still running: facts may yet be recorded that day
+  const complete = p.end < day;
   return { label: p.label, start: p.start, end: p.end, asOf: complete ? p.end : day, complete };
 }
 
@@ -55,67 +59,83 @@ interface Obligation {
   dueOn: string;
 }
 
+/** A period's due day, by the rule of the overdue list (src/reports/periods.ts): its end plus the grace days. */
+export function reportDueOn(cadence: Cadence, p: Period, graceDays: number): string {
+  // nextDue of an agreement valid for exactly this period, with nothing reported, is this period and its due day.
+  return nextDue(cadence, p.start, p.end, [], graceDays)!.dueOn;
+}
+
 /**
- * Cadence periods whose report fell due inside the window: a report is due `graceDays` after its period ends, so a
- * quarter's dashboard grades the reports due in that quarter (for 2026-Q3 with 15 days' grace: 2026-Q2, 2026-H1,
- * and the monthly reports of June, July and August).
+ * Cadence periods whose report fell due inside the window (on or before its reference day), so a quarter's
+ * dashboard grades the reports due in that quarter — all of them final by its last day, which the quarterly warning
+ * needs on the first day of the next quarter. For 2026-Q3 with 15 days' grace: 2026-Q2, 2026-H1, and the monthly
+ * reports of June, July and August.
  */
 export function obligationPeriods(w: FiguresWindow, graceDays: number): Obligation[] {
   const out: Obligation[] = [];
   for (const cadence of CADENCES) {
-    for (let p = periodContaining(cadence, addDays(w.start, -(graceDays + 200))); addDays(p.end, graceDays) <= w.asOf; p = nextPeriod(cadence, p)) {
-      const dueOn = addDays(p.end, graceDays);
+    for (let p = periodContaining(cadence, addDays(w.start, -(graceDays + 200))); ; p = nextPeriod(cadence, p)) {
+      const dueOn = reportDueOn(cadence, p, graceDays);
+      if (dueOn > w.asOf) break;
       if (dueOn >= w.start) out.push({ cadence, period: p, dueOn });
     }
   }
   return out;
 }
 
-/**
- * The figures of each village of a town (or of the county) for a window, in one SQL statement. Everything is read
- * from dated facts recorded by the reference day (activation and end dates, report periods and report dates,
- * check dates, complaint and resolution dates), never from current status columns, so a past period gives the same
- * figures whenever it is asked for. docs/supervision.md defines each figure.
- */
-export async function villageFigures(deps: Deps, townCode: string | null, w: FiguresWindow): Promise<VillageFigures[]> {
-  const tz = deps.config.timeZone;
+type FiguresRow = Omit<VillageFigures, 'reportsOverdue' | 'overdueRate' | 'openInquiriesPastDue' | 'ratingCount'> & { ratingCount: number };
+
+/** The one statement behind villageFigures (apart from inquiries); exported so benchmarks can EXPLAIN it. */
+export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'>, townCode: string | null, w: FiguresWindow): SQL {
+  const tz = config.timeZone;
   const local = (col: SQL) => sql`((${col}) at time zone ${tz})::date`;
-  const obligations = obligationPeriods(w, deps.config.reportGraceDays);
+  // "recorded on or before day D (county time)" is "recorded before the first instant of D + 1": compared as
+  // instants, the big tables' timestamps need no conversion row by row
+  const dayAfter = (day: SQL) => sql`((${day} + 1)::timestamp at time zone ${tz})`;
+  const obligations = obligationPeriods(w, config.reportGraceDays);
   const periodRows = obligations.length
     ? sql`select * from (values ${sql.join(
-        obligations.map((o) => sql`(${o.cadence}, ${o.period.label}, ${o.period.start}::date, ${o.period.end}::date, ${o.dueOn}::date)`),
+        obligations.map(
+          (o) => sql`(${o.cadence}, ${o.period.label}, ${o.period.start}::date, ${o.period.end}::date, ${o.dueOn}::date, ${dayAfter(sql`${o.period.end}::date`)}, ${dayAfter(sql`${o.dueOn}::date`)})`,
+        ),
         sql`, `,
-      )}) as v(cadence, label, p_start, p_end, due_on)`
-    : sql`select null::text as cadence, null::text as label, null::date as p_start, null::date as p_end, null::date as due_on where false`;
+      )}) as v(cadence, label, p_start, p_end, due_on, after_end, after_due)`
+    : sql`select null::text as cadence, null::text as label, null::date as p_start, null::date as p_end, null::date as due_on, null::timestamptz as after_end, null::timestamptz as after_due where false`;
+  const afterAsOf = dayAfter(sql`${w.asOf}::date`);
   const villages = townCode ? sql`select code from divisions where level = 'VILLAGE' and parent_code = ${townCode}` : sql`select code from divisions where level = 'VILLAGE'`;
-  const figures = await rows<Omit<VillageFigures, 'reportsOverdue' | 'overdueRate' | 'openInquiriesPastDue' | 'ratingCount'> & { ratingCount: number }>(
-    deps.db,
-    sql`
+  return sql`
     with villages as (${villages}),
     obligation_periods as (${periodRows}),
     spans as (
-      select a.id, a.person_id, a.village_code, a.cadence, a.valid_from, a.valid_to,
-        ${local(sql`a.activated_at`)} as active_from,
-        case when a.ended_at is null then null else ${local(sql`a.ended_at`)} end as ended_on,
-        exists (select 1 from agreement_events e where e.agreement_id = a.id and e.action = 'ACTIVATE' and e.details->>'replaced' is not null) as replaced_another
+      select a.id, a.person_id, a.village_code, a.cadence, a.valid_from, a.valid_to, a.activated_at, a.ended_at,
+        -- a first version replaced nothing: the history is read only for later versions (few)
+        a.version > 1 and exists (select 1 from agreement_events e where e.agreement_id = a.id and e.action = 'ACTIVATE' and e.details->>'replaced' is not null) as replaced_another
       from agreements a
-      where a.activated_at is not null and a.village_code in (select code from villages) and ${local(sql`a.activated_at`)} <= ${w.asOf}::date
+      where a.village_code in (select code from villages) and a.activated_at < ${afterAsOf}
     ),
     obligations as (
-      select distinct on (s.person_id, op.label) s.person_id, s.village_code, op.p_start, op.p_end, op.due_on
+      select distinct on (s.person_id, op.label) s.person_id, s.village_code, op.label, op.p_start, op.p_end, op.due_on, op.after_due
       from spans s join obligation_periods op on op.cadence = s.cadence
-      where op.p_end >= case when s.replaced_another then greatest(s.valid_from, s.active_from) else s.valid_from end
+      where op.p_end >= case when s.replaced_another then greatest(s.valid_from, ${local(sql`s.activated_at`)}) else s.valid_from end
         and (s.valid_to is null or op.p_start <= s.valid_to)
-        and (s.ended_on is null or s.ended_on > op.p_end)
+        and (s.ended_at is null or s.ended_at >= op.after_end)
       order by s.person_id, op.label
     ),
+    -- the reports that may grade these obligations, read once from status_reports_village_idx alone (a report
+    -- carries its person's home village, which never changes), then matched to the obligations in one hash join
+    town_reports as materialized (
+      select r.person_id, r.period_start, r.period_end, r.reported_on, r.created_at
+      from status_reports r
+      where r.village_code in (select code from villages)
+        and r.period_end >= (select min(p_start) from obligation_periods) and r.period_start <= (select max(p_end) from obligation_periods)
+    ),
     graded as (
-      select o.village_code, exists (
-        select 1 from status_reports r
-        where r.person_id = o.person_id and r.period_start <= o.p_end and r.period_end >= o.p_start
-          and r.reported_on <= o.due_on and ${local(sql`r.created_at`)} <= ${w.asOf}::date
-      ) as on_time
+      -- on time: a report of the person covering the period, reported and recorded (county day) by its due day
+      select o.village_code, bool_or(r.person_id is not null) as on_time
       from obligations o
+      left join town_reports r on r.person_id = o.person_id and r.period_start <= o.p_end and r.period_end >= o.p_start
+        and r.reported_on <= o.due_on and r.created_at < o.after_due
+      group by o.village_code, o.person_id, o.label
     )
     select v.code as "villageCode",
       coalesce(act.n, 0)::int as "activeAgreements",
@@ -128,7 +148,7 @@ export async function villageFigures(deps: Deps, townCode: string | null, w: Fig
       rt.average::float8 as "averageRating"
     from villages v
     left join (
-      select village_code, count(*) as n from spans where ended_on is null or ended_on > ${w.asOf}::date group by village_code
+      select village_code, count(*) as n from spans where ended_at is null or ended_at >= ${afterAsOf} group by village_code
     ) act on act.village_code = v.code
     left join (
       select village_code, count(*) as due, count(*) filter (where on_time) as on_time from graded group by village_code
@@ -137,14 +157,14 @@ export async function villageFigures(deps: Deps, townCode: string | null, w: Fig
       select village_code, count(*) as done, count(*) filter (where finding = 'BROKEN') as broken
       from supervision_checks
       where village_code in (select code from villages) and checked_on between ${w.start}::date and ${w.asOf}::date
-        and ${local(sql`created_at`)} <= ${w.asOf}::date
+        and created_at < ${afterAsOf}
       group by village_code
     ) ch on ch.village_code = v.code
     left join (
       select village_code, count(*) as open
       from deposit_complaints
-      where village_code in (select code from villages) and reported_on <= ${w.asOf}::date and ${local(sql`created_at`)} <= ${w.asOf}::date
-        and (resolved_at is null or ${local(sql`resolved_at`)} > ${w.asOf}::date)
+      where village_code in (select code from villages) and reported_on <= ${w.asOf}::date and created_at < ${afterAsOf}
+        and (resolved_at is null or resolved_at >= ${afterAsOf})
       group by village_code
     ) dc on dc.village_code = v.code
     left join (
@@ -153,9 +173,19 @@ export async function villageFigures(deps: Deps, townCode: string | null, w: Fig
       where village_code in (select code from villages) and submitted_on between ${w.start}::date and ${w.asOf}::date
       group by village_code
     ) rt on rt.village_code = v.code
-    order by v.code`,
-  );
-  const inquiries = new Map((await openInquiriesPastDueByVillage(deps.db, figures.map((f) => f.villageCode), w.asOf)).map((i) => [i.villageCode, i.count]));
+    order by v.code`;
+}
+
+/**
+ * The figures of each village of a town (or of the county) for a window, in one SQL statement. Everything is read
+ * from dated facts recorded by the reference day (activation and end dates, report periods and report dates,
+ * check dates, complaint and resolution dates), never from current status columns, so a past period gives the same
+ * figures whenever it is asked for. docs/supervision.md defines each figure.
+ */
+export async function villageFigures(deps: Deps, townCode: string | null, w: FiguresWindow): Promise<VillageFigures[]> {
+  const tz = deps.config.timeZone;
+  const figures = await rows<FiguresRow>(deps.db, figuresQuery(deps.config, townCode, w));
+  const inquiries = new Map((await openInquiriesPastDueByVillage(deps.db, figures.map((f) => f.villageCode), w.asOf, tz)).map((i) => [i.villageCode, i.count]));
   const minRatings = deps.config.ratingMinGroupSize;
   return figures.map((f) => {
     const reportsOverdue = f.reportsDue - f.reportsOnTime;
@@ -196,6 +226,28 @@ export function townInScope(caller: Caller, action: Action, townCode: string | n
   if (j.kind === 'county') return townCode ?? null;
   if (j.kind === 'town' && (!townCode || townCode === j.townCode)) return j.townCode;
   throw new PolicyDenied(action, 'outside your jurisdiction');
+}
+
+/**
+ * The deposit complaints a town's dashboard lists, from dated facts like the figures: recorded by the reference day,
+ * and reported in the window or still open on the reference day (not resolved by its end). Newest first, with their
+ * resolution as it stands now.
+ */
+export async function dashboardComplaints(deps: Deps, townCode: string, w: FiguresWindow): Promise<DepositComplaint[]> {
+  const day = (col: Column) => sql`(${col} at time zone ${deps.config.timeZone})::date`;
+  return deps.db
+    .select()
+    .from(depositComplaints)
+    .where(
+      and(
+        eq(depositComplaints.townCode, townCode),
+        lte(depositComplaints.reportedOn, w.asOf),
+        sql`${day(depositComplaints.createdAt)} <= ${w.asOf}::date`,
+        or(gte(depositComplaints.reportedOn, w.start), isNull(depositComplaints.resolvedAt), sql`${day(depositComplaints.resolvedAt)} > ${w.asOf}::date`),
+      ),
+    )
+    .orderBy(desc(depositComplaints.reportedOn), desc(depositComplaints.createdAt))
+    .limit(500);
 }
 
 export interface Dashboard {

@@ -45,9 +45,10 @@ function quarterZh(label: string): string {
 
 /** A printable A4 (landscape) list: title, thresholds, one row per village, definitions in the footer. */
 export async function warningPdf(w: QuarterlyWarning, names: ReadonlyMap<string, string>, title: string, fontFile?: string): Promise<Buffer> {
-  // Loaded on first use: the PDF library is large and most instances never print.
+  // Loaded on first use: the PDF library is large and most instances never print. Dated when the list was drawn
+  // up, the same list prints to the same bytes.
   const { default: PDFDocument } = await import('pdfkit');
-  const doc = new PDFDocument({ size: 'A4', layout: 'landscape', margin: 36, info: { Title: `${title} ${w.window.label}`, Producer: 'hometown-link registry' } });
+  const doc = new PDFDocument({ size: 'A4', layout: 'landscape', margin: 36, info: { Title: `${title} ${w.window.label}`, Producer: 'hometown-link registry', CreationDate: w.computedAt } });
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
   const done = new Promise<Buffer>((resolve, reject) => {
@@ -80,7 +81,7 @@ export async function warningPdf(w: QuarterlyWarning, names: ReadonlyMap<string,
     doc.y = top + height;
   }
   doc.moveDown(1);
-  doc.fontSize(8).text('逾期率 = 统计期内到期的报告中未按时报告的比例；督查次数、违背承诺按督查日期计；未结押金投诉按统计期末状态计。口径详见 docs/supervision.md。', doc.page.margins.left);
+  doc.fontSize(8).text('逾期率 = 统计期内到期的报告中，未在到期日（含）前报送并登记的比例；督查次数、违背承诺按督查日期计；未结押金投诉按统计期末状态计。口径详见 docs/supervision.md。', doc.page.margins.left);
   doc.end();
   return done;
 }

@@ -1,6 +1,5 @@
-import { listDepositComplaints } from '../agreements/complaints';
 import type { Resolvers } from '../graphql/generated/types';
-import { supervisionDashboard, totalsOf, type VillageFigures } from './dashboard';
+import { dashboardComplaints, supervisionDashboard, totalsOf, type VillageFigures } from './dashboard';
 import { followUpState } from './lifecycle';
 import { completeFollowUp, listCareVisits, listChecks, recordCareVisit, recordCheck } from './service';
 import { quarterlyWarning } from './warning';
@@ -52,8 +51,7 @@ export const supervisionResolvers: Resolvers = {
     asOf: (d) => d.window.asOf,
     complete: (d) => d.window.complete,
     totals: (d) => totalsOf(d.villages),
-    depositComplaints: async (d, _, { deps, caller }) =>
-      (await listDepositComplaints(deps, caller, { townCode: d.townCode })).filter((c) => c.status === 'OPEN' || (c.reportedOn >= d.window.start && c.reportedOn <= d.window.end)),
+    depositComplaints: (d, _, { deps }) => dashboardComplaints(deps, d.townCode, d.window),
   },
   SupervisionFigures: {
     village: async (f, _, { loaders }) => (f.villageCode ? ((await loaders.division.load(f.villageCode)) ?? null) : null),

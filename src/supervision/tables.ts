@@ -83,3 +83,32 @@ export const supervisionEvents = pgTable(
   },
   (t) => [index('supervision_events_subject_idx').on(t.subjectId, t.id)],
 );
+
+/** A village's figures as stored with a quarter's warning, with the town it belonged to then. */
+export interface StoredVillageFigures {
+  villageCode: string;
+  townCode: string | null;
+  activeAgreements: number;
+  reportsDue: number;
+  reportsOnTime: number;
+  reportsOverdue: number;
+  overdueRate: number | null;
+  checksDone: number;
+  brokenCommitments: number;
+  openDepositComplaints: number;
+  openInquiriesPastDue: number;
+  ratingCount: number | null;
+  averageRating: number | null;
+}
+
+/**
+ * The quarterly warning's figures for every village of the county and the thresholds in force, stored the first
+ * time a quarter is asked for after it ended and served from here ever after: the list for a past quarter never
+ * changes, whatever is recorded or reconfigured later. Village figures only, no personal data.
+ */
+export const quarterlyWarnings = pgTable('quarterly_warnings', {
+  quarter: text().primaryKey(),
+  thresholds: jsonb().$type<{ overdueRatePercent: number; brokenCommitments: number; unansweredInquiries: number }>().notNull(),
+  villages: jsonb().$type<StoredVillageFigures[]>().notNull(),
+  computedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+});

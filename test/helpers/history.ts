@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { daysBetween, todayIn } from '../../src/calendar';
 import type { Db } from '../../src/db/client';
 
@@ -11,7 +11,18 @@ const RECORDED = {
   supervision_checks: ['created_at'],
   care_visits: ['created_at'],
   deposit_complaints: ['created_at', 'resolved_at'],
+  inquiries: ['created_at', 'answered_at', 'closed_at'],
 } as const;
+
+/** Runs a seeding change on an append-only history table (its trigger refuses updates otherwise). */
+async function rewritingHistory(db: Db, table: string, change: SQL): Promise<void> {
+  await db.execute(sql.raw(`alter table ${table} disable trigger ${table}_append_only`));
+  try {
+    await db.execute(change);
+  } finally {
+    await db.execute(sql.raw(`alter table ${table} enable trigger ${table}_append_only`));
+  }
+}
 
 /**
  * Moves every recorded instant that dated figures read back from today to PINNED_DAY (a no-op on that day), as if
@@ -24,9 +35,19 @@ export async function recordedOnPinnedDay(db: Db, timeZone: string): Promise<voi
     for (const col of cols) await db.execute(sql.raw(`update ${table} set ${col} = ${col} - make_interval(days => ${days}) where ${col} is not null`));
   }
   await db.execute(sql.raw(`update service_ratings set submitted_on = submitted_on - ${days}`));
+  await rewritingHistory(db, 'inquiry_events', sql.raw(`update inquiry_events set at = at - make_interval(days => ${days})`));
 }
 
 /** Sets when rows were recorded (activation, creation), for seeding a past quarter's history. */
 export async function recordedAt(db: Db, table: keyof typeof RECORDED, column: string, id: string, instant: string): Promise<void> {
   await db.execute(sql`update ${sql.identifier(table)} set ${sql.identifier(column)} = ${instant}::timestamptz where id = ${id}`);
+}
+
+/**
+ * Seeds an inquiry's past: issued and recorded at `instant` (its history so far happened then too) and due on `dueOn`.
+ * Partners cannot send an inquiry already past due, so tests of overdue figures move one back in time.
+ */
+export async function inquiryRecordedAt(db: Db, id: string, instant: string, dueOn: string): Promise<void> {
+  await db.execute(sql`update inquiries set created_at = ${instant}::timestamptz, issued_on = (${instant}::timestamptz at time zone 'Asia/Shanghai')::date, due_on = ${dueOn}::date where id = ${id}`);
+  await rewritingHistory(db, 'inquiry_events', sql`update inquiry_events set at = ${instant}::timestamptz where inquiry_id = ${id}`);
 }

@@ -10,7 +10,9 @@ import { REMINDER_CALLER } from '../../src/reminders/plan';
 import { runReminders } from '../../src/reminders/service';
 import { createLogger } from '../../src/logger';
 import { startServer } from '../../src/server';
+import { addDays, todayIn } from '../../src/calendar';
 import { recordedAt } from '../helpers/history';
+import { partnerInquiries } from '../helpers/inquiries';
 import { activeAgreement, register, SUBMIT } from '../helpers/registry';
 import { SEED, startTestServer, type TestServer } from '../helpers/server';
 import { startSmsStub } from '../helpers/sms-stub';
@@ -18,7 +20,7 @@ import { startSmsStub } from '../helpers/sms-stub';
 let t: TestServer;
 let stub: Awaited<ReturnType<typeof startSmsStub>>;
 let official: { token: string; id: string };
-let admin: { token: string };
+let admin: { token: string; id: string };
 let supervisor: { token: string };
 let otherSupervisor: { token: string };
 let deps: Deps;
@@ -33,7 +35,7 @@ beforeAll(async () => {
     SMS_GATEWAY_TIMEOUT_MS: '20000',
     REPORT_GRACE_DAYS: '0',
     REMINDER_DAYS_BEFORE_DUE: '7',
-    REMINDER_LEASE_SECONDS: '1',
+    REMINDER_LEASE_SECONDS: '40',
     REMINDER_RETRY_BASE_SECONDS: '60',
     REMINDER_MAX_ATTEMPTS: '3',
   });
@@ -129,8 +131,8 @@ describe('reminders', () => {
     const crashed = runReminders(deps, REMINDER_CALLER, notifier(), { date: '2026-11-25' });
     while (stub.requests.length < before + 2) await new Promise((r) => setTimeout(r, 20));
     const inFlight = stub.requests[before + 1]!.id;
-    await new Promise((r) => setTimeout(r, 1100)); // the one-second lease runs out
-    const rerun = await runReminders(deps, REMINDER_CALLER, notifier(), { date: '2026-11-25' });
+    // 41 seconds later the 40-second lease has run out (the gateway timeout, 20 s, is half the lease: see config).
+    const rerun = await runReminders(deps, REMINDER_CALLER, notifier(), { date: '2026-11-25', now: () => new Date(Date.now() + 41_000) });
     expect(rerun.planned).toBe(0);
     const ids = [overdue.id, dueSoon.id, more.overdue.id, more.dueSoon.id];
     const rows = await rowsOf(ids);
@@ -182,6 +184,11 @@ describe('reminders', () => {
     await runReminders(deps, REMINDER_CALLER, notifier(), { date: '2026-11-27', now: at(0) });
     const row = async () => (await rowsOf([p.id]))[0]!;
     expect(await row()).toMatchObject({ status: 'PENDING', attempts: 1, lastError: 'gateway answered 503', nextAttemptAt: new Date(t0 + 60_000) });
+    // Administrators see it waiting for its next attempt, with the reason.
+    const retrying = await t.gql(`{ notifications(retrying: true) { edges { node { person { id } status attempts lastError nextAttemptAt } } } }`, {}, admin.token);
+    expect(retrying.data?.notifications.edges.map((e: any) => e.node)).toEqual([
+      { person: { id: p.id }, status: 'PENDING', attempts: 1, lastError: 'gateway answered 503', nextAttemptAt: new Date(t0 + 60_000).toISOString() },
+    ]);
     expect(await deliverPending(deps, notifier(), { now: at(30) })).toEqual({ sent: 0, retrying: 0, failed: 0 }); // not yet due
     await deliverPending(deps, notifier(), { now: at(61) });
     expect(await row()).toMatchObject({ status: 'PENDING', attempts: 2, nextAttemptAt: new Date(t0 + 181_000) });
@@ -204,6 +211,41 @@ describe('reminders', () => {
     await runReminders(deps, REMINDER_CALLER, notifier(), { date: '2026-11-28' });
     expect((await rowsOf([q.id]))[0]).toMatchObject({ status: 'FAILED', attempts: 1, lastError: 'gateway answered 400' });
     stub.answer(() => 'ok');
+  });
+
+  it('reminds whoever must answer a partner\'s inquiry near its deadline, once per user and inquiry', async () => {
+    const inq = await partnerInquiries(t, admin.token);
+    try {
+      // A day of its own, in the future (partners can only set deadlines from today on).
+      const day = addDays(todayIn(deps.config.timeZone), 30);
+      const ask = (subject: { idNumber: string; name: string }, inDays: number) => inq.ask(subject, addDays(day, inDays));
+      const mine = await inq.resident(official.token, SEED.villageWangji);
+      const noOfficial = await inq.resident(admin.token, '320324101203'); // 路东村 has no official: the administrators answer
+      const forOfficial = await ask(mine.subject, 3);
+      const forAdmins = await ask(noOfficial.subject, 7);
+      const unmatched = await ask({ idNumber: '11010519491231002X', name: '张三' }, 1);
+      await ask(mine.subject, 9); // not within 7 days of either run
+      const answered = await ask(mine.subject, 2);
+      expect((await t.gql(`mutation { answerInquiry(id: "${answered}", result: DECLINED, answer: "本人不同意") { status } }`, {}, official.token)).errors).toBeUndefined();
+
+      await runReminders(deps, REMINDER_CALLER, notifier(), { date: day });
+      await runReminders(deps, REMINDER_CALLER, notifier(), { date: addDays(day, 1) });
+      const rows = await deps.db.select().from(notifications).where(eq(notifications.kind, 'INQUIRY_DUE_SOON'));
+      expect(rows.map((r) => [r.userId, r.period, r.channel, r.status]).sort()).toEqual(
+        [
+          [official.id, forOfficial, 'INBOX', 'SENT'],
+          [admin.id, forAdmins, 'INBOX', 'SENT'],
+          [admin.id, unmatched, 'INBOX', 'SENT'],
+        ].sort(),
+      );
+      const inbox = await t.gql(`{ myMessages { edges { node { kind body } } } }`, {}, official.token);
+      expect(inbox.data!.myMessages.edges.map((e: any) => e.node)).toContainEqual({
+        kind: 'INQUIRY_DUE_SOON',
+        body: `有一件协查将于${Number(addDays(day, 3).slice(5, 7))}月${Number(addDays(day, 3).slice(8, 10))}日到期，请及时答复（协查编号 ${forOfficial}）。`,
+      });
+    } finally {
+      await inq.close();
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config';
 import { nextNotificationStatus, notificationActions, retryDelaySeconds } from '../../src/reminders/lifecycle';
 import { isoWeek } from '../../src/reminders/plan';
 import { dateZh, periodZh, render, TEMPLATES } from '../../src/reminders/templates';
@@ -35,5 +36,17 @@ describe('message texts', () => {
 
   it('keys official summaries by ISO week', () => {
     expect(['2026-11-23', '2026-11-29', '2026-11-30', '2021-01-03', '2024-12-30'].map(isoWeek)).toEqual(['2026-W48', '2026-W48', '2026-W49', '2020-W53', '2025-W01']);
+  });
+});
+
+describe('reminder configuration', () => {
+  it('refuses a claim lease shorter than twice the SMS gateway timeout', () => {
+    const sms = { NOTIFIER: 'sms', SMS_GATEWAY_URL: 'http://127.0.0.1:9/sms', SMS_GATEWAY_TOKEN: 'gateway-token' };
+    expect(() => loadConfig({ ...sms, REMINDER_LEASE_SECONDS: '19', SMS_GATEWAY_TIMEOUT_MS: '10000' })).toThrow(/REMINDER_LEASE_SECONDS \(19\) must be at least twice SMS_GATEWAY_TIMEOUT_MS/);
+    expect(() => loadConfig({ ...sms, REMINDER_LEASE_SECONDS: '60', SMS_GATEWAY_TIMEOUT_MS: '120000' })).toThrow(/REMINDER_LEASE_SECONDS/);
+    expect(loadConfig({ ...sms, REMINDER_LEASE_SECONDS: '20', SMS_GATEWAY_TIMEOUT_MS: '10000' }).reminders.leaseSeconds).toBe(20);
+    expect(loadConfig(sms).reminders.leaseSeconds).toBe(300);
+    // The default notifier waits on no gateway.
+    expect(loadConfig({ REMINDER_LEASE_SECONDS: '5' }).reminders.leaseSeconds).toBe(5);
   });
 });

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PINNED_DAY, recordedOnPinnedDay } from '../helpers/history';
+import { inquiryRecordedAt, PINNED_DAY, recordedAt, recordedOnPinnedDay } from '../helpers/history';
+import { nextIdNumber } from '../helpers/registry';
+import { partnerInquiries, PARTNER } from '../helpers/inquiries';
 import { activeAgreement, register, sign, SUBMIT } from '../helpers/registry';
 import { ratingToken } from '../helpers/ratings';
 import { SEED, startTestServer, type TestServer } from '../helpers/server';
@@ -14,6 +16,7 @@ let t: TestServer;
 let official: { token: string; id: string };
 let officialL: { token: string };
 let supervisor: { token: string };
+let inquiries: Awaited<ReturnType<typeof partnerInquiries>>;
 const W = SEED.villageWangji;
 const L = SEED.villageLiyushan;
 const D = '320324101203';
@@ -24,9 +27,13 @@ const DASHBOARD = `query($p: String!, $asOf: Date = "${PINNED_DAY}") { supervisi
   totals { village { code } activeAgreements reportsDue reportsOnTime reportsOverdue overdueRate checksDone brokenCommitments openDepositComplaints openInquiriesPastDue ratingCount averageRating }
   depositComplaints { description status resolution } } }`;
 
-async function report(token: string, personId: string, period: string, reportedOn: string) {
+/** Reports and when each was recorded (entered here: a day at 10:00, or an instant), set once everything is seeded. */
+const recordedOn: [string, string][] = [];
+
+async function report(token: string, personId: string, period: string, reportedOn: string, recorded = reportedOn) {
   const r = await t.gql(SUBMIT, { input: { personId, period, arrival: 'PHONE', reportedOn } }, token);
   if (r.errors) throw new Error(JSON.stringify(r.errors));
+  recordedOn.push([r.data!.submitStatusReport.id, recorded]);
 }
 
 /** A rating of the last (closed) quarter, given and published today: it counts in the running quarter's window. */
@@ -83,13 +90,41 @@ beforeAll(async () => {
   // 鲤鱼山村
   const q1 = await person(L, officialL.token); // half-yearly: H1 was due in July, H2 in January: nothing due
   await activeAgreement(t, officialL.token, q1, { cadence: 'HALF_YEARLY', validFrom: '2026-01-01' });
-  const q2 = await person(L, officialL.token); // a September monthly report covers Q3, in on the due day
+  const q2 = await person(L, officialL.token); // a September monthly report covers Q3, entered late on the due day
   const b2 = await activeAgreement(t, officialL.token, q2, { cadence: 'QUARTERLY', validFrom: '2026-07-01' });
-  await report(officialL.token, q2, '2026-09', '2026-10-15');
+  await report(officialL.token, q2, '2026-09', '2026-10-15', '2026-10-15T23:30:00+08:00');
+  // Q3 reported on 10-14 but entered half an hour after its due day (county time; still 10-15 in UTC): overdue
+  const q3 = await person(L, officialL.token);
+  await activeAgreement(t, officialL.token, q3, { cadence: 'QUARTERLY', validFrom: '2026-07-01' });
+  await report(officialL.token, q3, '2026-Q3', '2026-10-14', '2026-10-16T00:30:00+08:00');
   await rate(b2.id, 3, officialL.token);
+
+  // Inquiries about people of 王集村 (residents without agreements, so no other figure moves), recorded on 11-01/11-05.
+  inquiries = await partnerInquiries(t, (await t.user({ role: 'COUNTY_ADMIN' })).token);
+  const r1 = await inquiries.resident(official.token, W);
+  const r2 = await inquiries.resident(official.token, W);
+  const early = '2026-11-01T09:00:00+08:00';
+  await inquiries.pastInquiry(r1.subject, early, '2026-11-10'); // never answered: past due from 11-11
+  const answered = await inquiries.pastInquiry(r2.subject, early, '2026-11-15'); // past due from 11-16, answered on 11-23
+  const a = await t.gql(`mutation { answerInquiry(id: "${answered}", result: DECLINED, answer: "本人暂不同意核实") { status } }`, {}, official.token);
+  if (a.errors) throw new Error(JSON.stringify(a.errors));
+  await inquiries.pastInquiry(r2.subject, early, PINNED_DAY); // due on the reference day: not past due yet
+  await inquiries.pastInquiry({ idNumber: nextIdNumber(), name: '丙' }, early, '2026-11-10'); // no one here: county level, in no village
+  // Ours to the partner, unanswered since its deadline of 11-20: the partner is late, and it counts too.
+  const sent = await t.gql(
+    `mutation($p: ID!) { sendInquiry(input: { personId: $p, partnerCountyCode: "${PARTNER}", purpose: SERVICE_FOLLOW_UP, question: "工资追回了吗", urgency: NORMAL }) { id } }`,
+    { p: r1.id },
+    official.token,
+  );
+  if (sent.errors) throw new Error(JSON.stringify(sent.errors));
+  await inquiryRecordedAt(t.server.deps.db, sent.data!.sendInquiry.id, '2026-11-05T09:00:00+08:00', '2026-11-20');
   await recordedOnPinnedDay(t.server.deps.db, t.config.timeZone);
+  for (const [id, at] of recordedOn) await recordedAt(t.server.deps.db, 'status_reports', 'created_at', id, at.length === 10 ? `${at}T10:00:00+08:00` : at);
 });
-afterAll(() => t.close());
+afterAll(async () => {
+  await inquiries.close();
+  await t.close();
+});
 
 const figures = (code: string | null, f: Record<string, unknown>) => ({
   village: code ? { code } : null,
@@ -105,19 +140,38 @@ describe('supervision dashboard', () => {
     expect(d).toMatchObject({ period: '2026-Q4', from: '2026-10-01', to: '2026-12-31', asOf: '2026-11-23', complete: false });
     expect(d.villages).toEqual([
       // active: p1 p2 p3 p4 p6(v2). due: p1 p2 p5 p6 (Q3) + p3 (Sep, Oct) = 6; on time: p1, p3 Sep, p6 = 3.
-      figures(W, { activeAgreements: 5, reportsDue: 6, reportsOnTime: 3, reportsOverdue: 3, overdueRate: 50, checksDone: 2, brokenCommitments: 1, openDepositComplaints: 1, ratingCount: 2, averageRating: 4.5 }),
-      // active: q1 q2. due: q2 Q3 = 1, on time. One rating: below the minimum of 2, hidden.
-      figures(L, { activeAgreements: 2, reportsDue: 1, reportsOnTime: 1, reportsOverdue: 0, overdueRate: 0, checksDone: 0, brokenCommitments: 0, openDepositComplaints: 0, ratingCount: null, averageRating: null }),
+      // inquiries past due on 11-23: the partner's due 11-10 and ours due 11-20 (the one due 11-15 was answered that day).
+      figures(W, { activeAgreements: 5, reportsDue: 6, reportsOnTime: 3, reportsOverdue: 3, overdueRate: 50, checksDone: 2, brokenCommitments: 1, openDepositComplaints: 1, openInquiriesPastDue: 2, ratingCount: 2, averageRating: 4.5 }),
+      // active: q1 q2 q3. due: q2 q3 (Q3) = 2; on time: q2 (in and entered on the due day). One rating: below the
+      // minimum of 2, hidden.
+      figures(L, { activeAgreements: 3, reportsDue: 2, reportsOnTime: 1, reportsOverdue: 1, overdueRate: 50, checksDone: 0, brokenCommitments: 0, openDepositComplaints: 0, ratingCount: null, averageRating: null }),
       figures(D, { activeAgreements: 0, reportsDue: 0, reportsOnTime: 0, reportsOverdue: 0, overdueRate: null, checksDone: 0, brokenCommitments: 0, openDepositComplaints: 0, ratingCount: null, averageRating: null }),
     ]);
-    // 3 overdue of 7 due = 42.857...%.
-    expect(d.totals).toEqual(figures(null, { activeAgreements: 7, reportsDue: 7, reportsOnTime: 4, reportsOverdue: 3, overdueRate: 42.9, checksDone: 2, brokenCommitments: 1, openDepositComplaints: 1, ratingCount: null, averageRating: null }));
+    // 4 overdue of 8 due = 50%.
+    expect(d.totals).toEqual(figures(null, { activeAgreements: 8, reportsDue: 8, reportsOnTime: 4, reportsOverdue: 4, overdueRate: 50, checksDone: 2, brokenCommitments: 1, openDepositComplaints: 1, openInquiriesPastDue: 2, ratingCount: null, averageRating: null }));
     expect(d.depositComplaints).toEqual(
       expect.arrayContaining([
         { description: '被要求交保证金', status: 'OPEN', resolution: null },
         { description: '被要求交押金', status: 'RESOLVED', resolution: '已退还并批评教育' },
       ]),
     );
+  });
+
+  it('counts inquiries open past their deadline as they stood on an earlier day', async () => {
+    const past = async (asOf: string) => (await t.gql(DASHBOARD, { p: '2026-Q4', asOf }, supervisor.token)).data!.supervisionDashboard.villages.map((v: any) => v.openInquiriesPastDue);
+    // 11-10: nothing past due yet (due 11-10 is due that day). 11-12: the one due 11-10. 11-16: and the one due
+    // 11-15, not answered until 11-23. 11-21: and ours due 11-20.
+    expect(await past('2026-11-10')).toEqual([0, 0, 0]);
+    expect(await past('2026-11-12')).toEqual([1, 0, 0]);
+    expect(await past('2026-11-16')).toEqual([2, 0, 0]);
+    expect(await past('2026-11-21')).toEqual([3, 0, 0]);
+  });
+
+  it('lists only the deposit complaints recorded by the reference day', async () => {
+    // Both complaints were recorded on 11-23, dated back to October: on 11-12 neither was known.
+    const d = (await t.gql(DASHBOARD, { p: '2026-Q4', asOf: '2026-11-12' }, supervisor.token)).data!.supervisionDashboard;
+    expect(d.depositComplaints).toEqual([]);
+    expect(d.totals.openDepositComplaints).toBe(0);
   });
 
   it('keeps the dashboard to supervisors of the town and administrators', async () => {
