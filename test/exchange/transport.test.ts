@@ -197,6 +197,9 @@ describe('transport authentication of /exchange/v1', () => {
     const [row] = await db().select({ details: auditLog.details }).from(auditLog).where(sql`${auditLog.action} = 'exchange.authenticate'`).orderBy(sql`${auditLog.id} desc`).limit(1);
     expect(row!.details).toMatchObject({ reason: 'CLAIMS_INVALID' });
     expect(JSON.stringify(row!.details).length).toBeLessThan(800);
+    // A NUL in what the request claims is written out, not allowed to break the audit row (and the 401 with it).
+    const res = await call(bearer(wuzhong.token({ claims: { iss: '3205\u000006' } })), 'GET', '/exchange/v1/records');
+    expect(res.status).toBe(401);
   });
 
   it('refreshes the JWKS on an unknown kid at most once per cooldown window', async () => {
