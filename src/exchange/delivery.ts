@@ -179,29 +179,33 @@ export class DeliveryWorker {
     // Smaller after 413/5xx; grows back one doubling per run that went through.
     const limit = this.batchLimit.get(partnerCode) ?? deps.config.exchange.deliveryBatchSize;
     let rest = claimed;
-    let wentThrough = true;
-    while (rest.length > 0) {
-      if (!partner || this.abort.signal.aborted) {
-        wentThrough = false;
-        outcomes.push(...retry(rest, partner ? 'delivery stopped' : 'partner not found'));
-        break;
+    // What was answered is recorded even if a later push throws (the rest keeps its claim until the lease ends).
+    try {
+      let wentThrough = true;
+      while (rest.length > 0) {
+        if (!partner || this.abort.signal.aborted) {
+          wentThrough = false;
+          outcomes.push(...retry(rest, partner ? 'delivery stopped' : 'partner not found'));
+          break;
+        }
+        const held = await this.renew(token, rest.slice(0, limit).map((r) => r.id));
+        const batch = rest.slice(0, limit).filter((r) => held.has(r.id));
+        rest = rest.slice(limit);
+        if (batch.length === 0) continue;
+        const pushed = await this.push(partner.baseUrl, partnerCode, batch);
+        outcomes.push(...pushed.outcomes);
+        if (pushed.overloaded) this.batchLimit.set(partnerCode, Math.max(1, Math.floor(batch.length / 2)));
+        if (!pushed.answered) {
+          // The partner is down, overloaded or refusing us: the rest waits for the backoff too.
+          wentThrough = false;
+          outcomes.push(...retry(rest, `not sent: ${pushed.outcomes[0]?.kind === 'retry' ? pushed.outcomes[0].error : 'push failed'}`));
+          break;
+        }
       }
-      const held = await this.renew(token, rest.slice(0, limit).map((r) => r.id));
-      const batch = rest.slice(0, limit).filter((r) => held.has(r.id));
-      rest = rest.slice(limit);
-      if (batch.length === 0) continue;
-      const pushed = await this.push(partner.baseUrl, partnerCode, batch);
-      outcomes.push(...pushed.outcomes);
-      if (pushed.overloaded) this.batchLimit.set(partnerCode, Math.max(1, Math.floor(batch.length / 2)));
-      if (!pushed.answered) {
-        // The partner is down, overloaded or refusing us: the rest waits for the backoff too.
-        wentThrough = false;
-        outcomes.push(...retry(rest, `not sent: ${pushed.outcomes[0]?.kind === 'retry' ? pushed.outcomes[0].error : 'push failed'}`));
-        break;
-      }
+      if (wentThrough && limit < deps.config.exchange.deliveryBatchSize) this.batchLimit.set(partnerCode, Math.min(deps.config.exchange.deliveryBatchSize, limit * 2));
+    } finally {
+      await this.record(token, outcomes);
     }
-    if (wentThrough && limit < deps.config.exchange.deliveryBatchSize) this.batchLimit.set(partnerCode, Math.min(deps.config.exchange.deliveryBatchSize, limit * 2));
-    await this.record(token, outcomes);
     return outcomes;
   }
 
