@@ -170,7 +170,7 @@ export class DeliveryWorker {
     return new Set(held.map((r) => r.id));
   }
 
-  /** Pushes one partner's share of the run in batches it can take, then records the outcomes. */
+  /** Pushes one partner's share of the run in batches it can take, recording each batch's outcomes as it is answered. */
   private async deliverTo(token: string, partnerCode: string, claimed: Claimed[]): Promise<Outcome[]> {
     const { deps } = this;
     const outcomes: Outcome[] = [];
@@ -179,33 +179,33 @@ export class DeliveryWorker {
     // Smaller after 413/5xx; grows back one doubling per run that went through.
     const limit = this.batchLimit.get(partnerCode) ?? deps.config.exchange.deliveryBatchSize;
     let rest = claimed;
-    // What was answered is recorded even if a later push throws (the rest keeps its claim until the lease ends).
-    try {
-      let wentThrough = true;
-      while (rest.length > 0) {
-        if (!partner || this.abort.signal.aborted) {
-          wentThrough = false;
-          outcomes.push(...retry(rest, partner ? 'delivery stopped' : 'partner not found'));
-          break;
-        }
-        const held = await this.renew(token, rest.slice(0, limit).map((r) => r.id));
-        const batch = rest.slice(0, limit).filter((r) => held.has(r.id));
-        rest = rest.slice(limit);
-        if (batch.length === 0) continue;
-        const pushed = await this.push(partner.baseUrl, partnerCode, batch);
-        outcomes.push(...pushed.outcomes);
-        if (pushed.overloaded) this.batchLimit.set(partnerCode, Math.max(1, Math.floor(batch.length / 2)));
-        if (!pushed.answered) {
-          // The partner is down, overloaded or refusing us: the rest waits for the backoff too.
-          wentThrough = false;
-          outcomes.push(...retry(rest, `not sent: ${pushed.outcomes[0]?.kind === 'retry' ? pushed.outcomes[0].error : 'push failed'}`));
-          break;
-        }
+    let wentThrough = true;
+    // Each batch's outcomes are written as soon as it is answered, while its lease is fresh.
+    const settle = async (list: Outcome[]) => {
+      await this.record(token, list);
+      outcomes.push(...list);
+    };
+    while (rest.length > 0) {
+      if (!partner || this.abort.signal.aborted) {
+        wentThrough = false;
+        await settle(retry(rest, partner ? 'delivery stopped' : 'partner not found'));
+        break;
       }
-      if (wentThrough && limit < deps.config.exchange.deliveryBatchSize) this.batchLimit.set(partnerCode, Math.min(deps.config.exchange.deliveryBatchSize, limit * 2));
-    } finally {
-      await this.record(token, outcomes);
+      const held = await this.renew(token, rest.slice(0, limit).map((r) => r.id));
+      const batch = rest.slice(0, limit).filter((r) => held.has(r.id));
+      rest = rest.slice(limit);
+      if (batch.length === 0) continue;
+      const pushed = await this.push(partner.baseUrl, partnerCode, batch);
+      await settle(pushed.outcomes);
+      if (pushed.overloaded) this.batchLimit.set(partnerCode, Math.max(1, Math.floor(batch.length / 2)));
+      if (!pushed.answered) {
+        // The partner is down, overloaded or refusing us: the rest waits for the backoff too.
+        wentThrough = false;
+        await settle(retry(rest, `not sent: ${pushed.outcomes[0]?.kind === 'retry' ? pushed.outcomes[0].error : 'push failed'}`));
+        break;
+      }
     }
+    if (wentThrough && limit < deps.config.exchange.deliveryBatchSize) this.batchLimit.set(partnerCode, Math.min(deps.config.exchange.deliveryBatchSize, limit * 2));
     return outcomes;
   }
 
