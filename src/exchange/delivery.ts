@@ -170,7 +170,7 @@ export class DeliveryWorker {
     return new Set(held.map((r) => r.id));
   }
 
-  /** Pushes one partner's share of the run in batches it can take, then records the outcomes. */
+  /** Pushes one partner's share of the run in batches it can take, recording each batch's outcomes as it is answered. */
   private async deliverTo(token: string, partnerCode: string, claimed: Claimed[]): Promise<Outcome[]> {
     const { deps } = this;
     const outcomes: Outcome[] = [];
@@ -180,10 +180,15 @@ export class DeliveryWorker {
     const limit = this.batchLimit.get(partnerCode) ?? deps.config.exchange.deliveryBatchSize;
     let rest = claimed;
     let wentThrough = true;
+    // Each batch's outcomes are written as soon as it is answered, while its lease is fresh.
+    const settle = async (list: Outcome[]) => {
+      await this.record(token, list);
+      outcomes.push(...list);
+    };
     while (rest.length > 0) {
       if (!partner || this.abort.signal.aborted) {
         wentThrough = false;
-        outcomes.push(...retry(rest, partner ? 'delivery stopped' : 'partner not found'));
+        await settle(retry(rest, partner ? 'delivery stopped' : 'partner not found'));
         break;
       }
       const held = await this.renew(token, rest.slice(0, limit).map((r) => r.id));
@@ -191,17 +196,16 @@ export class DeliveryWorker {
       rest = rest.slice(limit);
       if (batch.length === 0) continue;
       const pushed = await this.push(partner.baseUrl, partnerCode, batch);
-      outcomes.push(...pushed.outcomes);
+      await settle(pushed.outcomes);
       if (pushed.overloaded) this.batchLimit.set(partnerCode, Math.max(1, Math.floor(batch.length / 2)));
       if (!pushed.answered) {
         // The partner is down, overloaded or refusing us: the rest waits for the backoff too.
         wentThrough = false;
-        outcomes.push(...retry(rest, `not sent: ${pushed.outcomes[0]?.kind === 'retry' ? pushed.outcomes[0].error : 'push failed'}`));
+        await settle(retry(rest, `not sent: ${pushed.outcomes[0]?.kind === 'retry' ? pushed.outcomes[0].error : 'push failed'}`));
         break;
       }
     }
     if (wentThrough && limit < deps.config.exchange.deliveryBatchSize) this.batchLimit.set(partnerCode, Math.min(deps.config.exchange.deliveryBatchSize, limit * 2));
-    await this.record(token, outcomes);
     return outcomes;
   }
 

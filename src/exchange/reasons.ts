@@ -42,9 +42,15 @@ export type RegistryRejectionReason = (typeof REGISTRY_REJECTION_REASONS)[number
 /** Longest free-text detail kept in an audit entry: details can quote what a partner (or an attacker) sent. */
 export const MAX_AUDIT_DETAIL_CHARS = 300;
 
-/** A detail string cut to a bounded size for the audit table and the log. */
+const CONTROL = /[\u0000-\u001F\u007F-\u009F]/g;
+
+/**
+ * A detail string fit for the audit table and the log: control characters written as `\uXXXX` (a NUL would make
+ * the audit row, a jsonb value, fail and take the whole request with it) and cut to a bounded size.
+ */
 export function clip(value: string, max = MAX_AUDIT_DETAIL_CHARS): string {
-  return value.length <= max ? value : `${value.slice(0, max)}... (${value.length} chars)`;
+  const safe = value.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return safe.length <= max ? safe : `${safe.slice(0, max)}... (${safe.length} chars)`;
 }
 
 export interface Rejection {

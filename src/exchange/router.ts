@@ -23,11 +23,22 @@ function locals(res: Response): ExchangeLocals {
   return res.locals.exchange as ExchangeLocals;
 }
 
+/**
+ * The router every `/exchange/v1/*` endpoint is defined on. Transport authentication is its first middleware, so
+ * whatever route is added to it, in whatever order, only runs for an authenticated partner; and it ends with a 404
+ * for every other path, so no router mounted after it can serve a path under the prefix either.
+ */
+function authenticatedRouter(deps: Deps): express.Router {
+  const v1 = express.Router();
+  v1.use(requirePartner(deps));
+  return v1;
+}
+
 /** The partner-facing endpoints, `/exchange/v1/*`; every request is authenticated by `requirePartner` first. */
 export function exchangeRouter(deps: Deps): express.Router {
   const router = express.Router();
-  const v1 = express.Router();
-  router.use('/exchange/v1', requirePartner(deps), v1);
+  const v1 = authenticatedRouter(deps);
+  router.use('/exchange/v1', v1);
 
   v1.post('/records', express.json({ limit: deps.config.exchange.maxBodyBytes }), async (req, res) => {
     const { partner, caller } = locals(res);

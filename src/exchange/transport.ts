@@ -8,7 +8,7 @@ import type { Deps } from '../deps';
 import { agreementInForce, findPartner, notePartnerContact, partnerSigningKey, type Partner } from '../partners/service';
 import type { Caller, PartnerActor } from '../policy/actor';
 import { headerProblem } from './envelope';
-import type { AuthFailure } from './reasons';
+import { clip, type AuthFailure } from './reasons';
 import { seenTokens } from './tables';
 
 export const TRANSPORT_TYP = 'hl-req+jwt';
@@ -142,12 +142,16 @@ export function requirePartner(deps: Deps) {
     if (!result.ok) {
       const actor: Caller['actor'] = result.verified && result.claimedIss ? { kind: 'partner', countyCode: result.claimedIss } : { kind: 'anonymous' };
       const caller: Caller = { actor, ip: req.ip, requestId: req.id };
-      req.log.warn({ reason: result.reason, detail: result.detail, claimedIss: result.claimedIss }, 'exchange request refused');
-      await auditStandalone(deps.db, caller, {
-        action: 'exchange.authenticate',
-        outcome: 'DENIED',
-        details: { reason: result.reason, detail: result.detail, claimedIss: result.claimedIss, method: req.method, path: req.path },
-      });
+      // Everything but the reason comes from the request: kept, but bounded.
+      const details = {
+        reason: result.reason,
+        detail: clip(result.detail),
+        claimedIss: result.claimedIss === null ? null : clip(result.claimedIss, 20),
+        method: clip(req.method, 20),
+        path: clip(req.path, 200),
+      };
+      req.log.warn(details, 'exchange request refused');
+      await auditStandalone(deps.db, caller, { action: 'exchange.authenticate', outcome: 'DENIED', details });
       if (result.status === 401) res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
       res.status(result.status).json({ error: result.status === 401 ? 'unauthorized' : 'forbidden' });
       return;

@@ -198,14 +198,50 @@ async function publishedKey(db: Db, countyCode: string, kid: string) {
   return row ? toVerificationKey(row) : undefined;
 }
 
+/** What one instance knows about automatic refreshes of partners' keys. */
+interface RefreshState {
+  /** Per partner: no automatic refresh before this time (ms), as far as this instance knows (negative cache). */
+  blockedUntil: Map<string, number>;
+  /** Per partner: the refresh in flight, which concurrent misses wait for instead of starting their own. */
+  inFlight: Map<string, Promise<void>>;
+}
+
+// Keyed by the server's key store: one state per running server (tests run several in one process).
+const refreshStates = new WeakMap<object, RefreshState>();
+
+function refreshState(deps: Deps): RefreshState {
+  let state = refreshStates.get(deps.keys);
+  if (!state) {
+    state = { blockedUntil: new Map(), inFlight: new Map() };
+    refreshStates.set(deps.keys, state);
+  }
+  return state;
+}
+
 /**
  * A key the partner publishes now, for authenticating a request or a new record. An unknown kid from a known
  * partner triggers one JWKS refresh, claimed in the database so that all instances together make at most one per
- * cooldown window. Keys only ever come from the partner's registered JWKS URL, never from the token.
+ * cooldown window. Within an instance, misses while a refresh is in flight wait for it (and find the new key if it
+ * brought one), and misses inside the window are refused without touching the database: a flood of unknown kids
+ * costs one lookup each, never a fetch. Keys only ever come from the partner's registered JWKS URL, never from the
+ * token.
  */
 export async function partnerSigningKey(deps: Deps, countyCode: string, kid: string) {
   const hit = await publishedKey(deps.db, countyCode, kid);
   if (hit) return hit;
+  const state = refreshState(deps);
+  let refresh = state.inFlight.get(countyCode);
+  if (!refresh) {
+    if ((state.blockedUntil.get(countyCode) ?? 0) > Date.now()) return undefined;
+    refresh = refreshKeys(deps, state, countyCode, kid).finally(() => state.inFlight.delete(countyCode));
+    state.inFlight.set(countyCode, refresh);
+  }
+  await refresh;
+  return publishedKey(deps.db, countyCode, kid);
+}
+
+/** Claims the partner's refresh for this window (in the database, for all instances) and, if it got it, fetches. */
+async function refreshKeys(deps: Deps, state: RefreshState, countyCode: string, kid: string): Promise<void> {
   const cooldown = deps.config.exchange.jwksRefreshCooldownSeconds;
   const [claimed] = await deps.db
     .update(partners)
@@ -218,7 +254,13 @@ export async function partnerSigningKey(deps: Deps, countyCode: string, kid: str
       ),
     )
     .returning({ jwksUrl: partners.jwksUrl });
-  if (!claimed) return undefined;
+  if (!claimed) {
+    // Another instance (or an earlier run of this one) refreshed within the window: wait for its end.
+    const [row] = await deps.db.select({ at: partners.keysRefreshClaimedAt }).from(partners).where(eq(partners.countyCode, countyCode));
+    state.blockedUntil.set(countyCode, (row?.at?.getTime() ?? Date.now()) + cooldown * 1000);
+    return;
+  }
+  state.blockedUntil.set(countyCode, Date.now() + cooldown * 1000);
   try {
     const keys = await fetchJwks(claimed.jwksUrl, deps.config.exchange);
     await deps.db.transaction(async (tx) => {
@@ -231,9 +273,7 @@ export async function partnerSigningKey(deps: Deps, countyCode: string, kid: str
     });
   } catch (err) {
     deps.logger.warn({ err, partner: countyCode }, 'automatic JWKS refresh failed');
-    return undefined;
   }
-  return publishedKey(deps.db, countyCode, kid);
 }
 
 /**

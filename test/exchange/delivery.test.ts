@@ -119,6 +119,27 @@ describe('delivery worker', () => {
     expect((await rowsOf(ids)).map((r) => [r.status, r.lastError, r.claimToken])).toEqual(ids.map(() => ['FAILED', 'TYPE_NOT_ALLOWED', null]));
   });
 
+  it('checks its claim before each push: rows another worker took over meanwhile are not pushed again', async () => {
+    const ids = await queue(wuzhong, 4);
+    const worker = new DeliveryWorker(t.server.deps);
+    wuzhong.onPush = () => ({ status: 413, body: '{"error":"payload_too_large"}' });
+    await worker.runOnce(); // 4 refused: this worker now sends this partner 2 at a time
+    const first = gate<void>();
+    wuzhong.onPush = async (records) => {
+      if (wuzhong.pushes.length === 2) await first.promise;
+      return accept(records);
+    };
+    await makeDue(ids);
+    const slow = worker.runOnce();
+    await waitFor('the first batch of 2', async () => wuzhong.pushes.length === 2);
+    await makeDue(ids); // its lease runs out while the first batch hangs; another worker takes all 4
+    expect(await new DeliveryWorker(t.server.deps).runOnce()).toMatchObject({ claimed: 4, delivered: 4 });
+    first.open();
+    expect(await slow).toMatchObject({ claimed: 4, delivered: 2 }); // answered, but no longer its rows to mark
+    expect(wuzhong.pushes.map((p) => p.length)).toEqual([4, 2, 4]); // the second batch of 2 was never sent
+    expect(await statuses(ids)).toEqual(['DELIVERED']);
+  });
+
   it('marks nothing delivered on a malformed receipt list, and retries it later', async () => {
     const ids = await queue(wuzhong, 2);
     const receipt = (id: string, extra: Record<string, unknown> = {}) => ({ id, status: 'ACCEPTED', ...extra });

@@ -183,12 +183,16 @@ describe('POST /exchange/v1/records', () => {
     }
   });
 
-  it('keeps audit details bounded, whatever a record quotes', async () => {
+  it('keeps audit details bounded and storable, whatever a record quotes', async () => {
     const huge = 'k'.repeat(20_000);
-    const r = await push([wuzhong.record({ type: 'ARRIVAL', body: { ...BODIES.ARRIVAL, [huge]: 1 } })]);
-    expect(r.body.receipts[0]).toMatchObject({ status: 'REJECTED', reason: 'MALFORMED_BODY' });
-    const [audit] = await db().select({ details: auditLog.details }).from(auditLog).where(eq(auditLog.targetId, r.body.receipts[0].id));
-    expect(JSON.stringify(audit!.details).length).toBeLessThan(500);
+    const r = await push([wuzhong.record({ type: 'ARRIVAL', body: { ...BODIES.ARRIVAL, [huge]: 1 } }), wuzhong.record({ type: 'ARRIVAL', body: { ...BODIES.ARRIVAL, 'a\u0000b': 1 } })]);
+    expect(r.status).toBe(200);
+    expect(r.body.receipts).toEqual([expect.objectContaining({ status: 'REJECTED', reason: 'MALFORMED_BODY' }), expect.objectContaining({ status: 'REJECTED', reason: 'MALFORMED_BODY' })]);
+    const [long] = await db().select({ details: auditLog.details }).from(auditLog).where(eq(auditLog.targetId, r.body.receipts[0].id));
+    expect(JSON.stringify(long!.details).length).toBeLessThan(500);
+    // A NUL cannot go into a jsonb audit row: it is written out instead of failing the batch.
+    const [nul] = await db().select({ details: auditLog.details }).from(auditLog).where(eq(auditLog.targetId, r.body.receipts[1].id));
+    expect(nul!.details).toMatchObject({ detail: expect.stringContaining('a\\u0000b') });
   });
 
   it('refuses a malformed request, more than 500 records or an oversized body as a whole, writing nothing', async () => {

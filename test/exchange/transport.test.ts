@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { count } from 'drizzle-orm';
+import { count, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, inboundRecords, outboundRecords, seenTokens } from '../../src/db/schema';
 import { agreement, compact, FakePartner, partnerKey, REGISTER } from '../helpers/partner';
@@ -173,6 +173,33 @@ describe('transport authentication of /exchange/v1', () => {
   it('guards every path under /exchange/v1, known or not', async () => {
     expect((await call(undefined, 'GET', '/exchange/v1/nothing-here')).status).toBe(401);
     expect((await call(bearer(wuzhong.token()), 'GET', '/exchange/v1/nothing-here')).status).toBe(404);
+  });
+
+  it('serves no method or spelling of a path under /exchange/v1 without authentication, and says nothing why', async () => {
+    const before = await written();
+    const paths = ['/exchange/v1', '/exchange/v1/', '/exchange/v1/records', '/exchange/v1/records/', '/EXCHANGE/V1/records', '/exchange/v1//records',
+      `/exchange/v1/records/${crypto.randomUUID()}`, '/exchange/v1/lookup', '/exchange/v1/records?after=1.x', '/exchange/v1/nothing-here'];
+    for (const path of paths) {
+      for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
+        const res = await call(bearer(wuzhong.token({ drop: ['jti'] })), method, path, method === 'GET' || method === 'OPTIONS' ? undefined : { records: [] });
+        expect(res.status, `${method} ${path}`).toBe(401);
+        expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+        expect(await res.text()).toBe('{"error":"unauthorized"}');
+      }
+    }
+    expect((await fetch(`${t.url}/exchange/v1/records`, { method: 'HEAD' })).status).toBe(401);
+    expect(await written()).toEqual(before);
+  });
+
+  it('keeps what it audits of a refused request bounded, whatever the request carries', async () => {
+    const longPath = `/exchange/v1/${'p'.repeat(3000)}`;
+    await call(bearer(wuzhong.token({ claims: { iss: '3'.repeat(4000) } })), 'GET', longPath);
+    const [row] = await db().select({ details: auditLog.details }).from(auditLog).where(sql`${auditLog.action} = 'exchange.authenticate'`).orderBy(sql`${auditLog.id} desc`).limit(1);
+    expect(row!.details).toMatchObject({ reason: 'CLAIMS_INVALID' });
+    expect(JSON.stringify(row!.details).length).toBeLessThan(800);
+    // A NUL in what the request claims is written out, not allowed to break the audit row (and the 401 with it).
+    const res = await call(bearer(wuzhong.token({ claims: { iss: '3205\u000006' } })), 'GET', '/exchange/v1/records');
+    expect(res.status).toBe(401);
   });
 
   it('refreshes the JWKS on an unknown kid at most once per cooldown window', async () => {
