@@ -40,6 +40,8 @@ async function run(url: string, s: Scenario, seconds: number, connections: numbe
     method: 'POST',
     connections,
     duration: seconds,
+    // a slow scenario (the dashboard at 50 clients) should show its latency, not autocannon's 10 s timeouts
+    timeout: 60,
     headers: { 'content-type': 'application/json', ...(s.token ? { authorization: `Bearer ${s.token}` } : {}) },
     body: JSON.stringify({ query: s.query, variables: s.variables ?? {} }),
   });
