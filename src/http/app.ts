@@ -13,6 +13,12 @@ export interface Routes {
 export function createHttpApp(deps: Deps, routes: Routes): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // Answers carry personal data and are never cached: no ETag (and no hashing of every response body).
+  app.disable('etag');
+  app.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store'); // a route with public content (the JWKS) says so itself
+    next();
+  });
   app.set('trust proxy', deps.config.trustProxy);
   app.use(requestContext(deps.logger));
 

@@ -26,6 +26,15 @@ describe('production mode', () => {
     expect(r.errors?.[0]?.message).not.toMatch(/did you mean/i);
   });
 
+  it('marks answers as not to be stored by caches, with no ETag; the public key set stays cacheable', async () => {
+    const res = await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('etag')).toBeNull();
+    const jwks = await fetch(`${t.url}/.well-known/jwks.json`);
+    expect(jwks.headers.get('cache-control')).toMatch(/^public, max-age=\d+$/);
+  });
+
   it('has no landing page', async () => {
     const res = await fetch(`${t.url}/graphql`, { headers: { accept: 'text/html' } });
     expect(res.headers.get('content-type') ?? '').not.toContain('text/html');
