@@ -90,13 +90,29 @@ beforeAll(async () => {
   // 鲤鱼山村
   const q1 = await person(L, officialL.token); // half-yearly: H1 was due in July, H2 in January: nothing due
   await activeAgreement(t, officialL.token, q1, { cadence: 'HALF_YEARLY', validFrom: '2026-01-01' });
-  const q2 = await person(L, officialL.token); // a September monthly report covers Q3, entered late on the due day
+  const q2 = await person(L, officialL.token); // Q3 reported on its due day and entered late that day: on time
   const b2 = await activeAgreement(t, officialL.token, q2, { cadence: 'QUARTERLY', validFrom: '2026-07-01' });
-  await report(officialL.token, q2, '2026-09', '2026-10-15', '2026-10-15T23:30:00+08:00');
+  await report(officialL.token, q2, '2026-Q3', '2026-10-15', '2026-10-15T23:30:00+08:00');
   // Q3 reported on 10-14 but entered half an hour after its due day (county time; still 10-15 in UTC): overdue
   const q3 = await person(L, officialL.token);
   await activeAgreement(t, officialL.token, q3, { cadence: 'QUARTERLY', validFrom: '2026-07-01' });
   await report(officialL.token, q3, '2026-Q3', '2026-10-14', '2026-10-16T00:30:00+08:00');
+  // Quarterly people reporting month by month: a report covers only the months inside it (the core's rule), so Q3
+  // is on time only when July, August and September were all in on time. Counting any report that overlaps the
+  // quarter, q4 and q5 would be on time too.
+  const q4 = await person(L, officialL.token); // only September: July and August not covered, overdue
+  await activeAgreement(t, officialL.token, q4, { cadence: 'QUARTERLY', validFrom: '2026-07-01' });
+  await report(officialL.token, q4, '2026-09', '2026-10-10');
+  const q5 = await person(L, officialL.token); // July and August on time, September after the due day: overdue
+  await activeAgreement(t, officialL.token, q5, { cadence: 'QUARTERLY', validFrom: '2026-07-01' });
+  await report(officialL.token, q5, '2026-07', '2026-08-05');
+  await report(officialL.token, q5, '2026-08', '2026-09-05');
+  await report(officialL.token, q5, '2026-09', '2026-10-20');
+  const q6 = await person(L, officialL.token); // July, August and September all on time: Q3 on time
+  await activeAgreement(t, officialL.token, q6, { cadence: 'QUARTERLY', validFrom: '2026-07-01' });
+  await report(officialL.token, q6, '2026-07', '2026-08-05');
+  await report(officialL.token, q6, '2026-08', '2026-09-05');
+  await report(officialL.token, q6, '2026-09', '2026-10-15');
   await rate(b2.id, 3, officialL.token);
 
   // Inquiries about people of 王集村 (residents without agreements, so no other figure moves), recorded on 11-01/11-05.
@@ -142,13 +158,14 @@ describe('supervision dashboard', () => {
       // active: p1 p2 p3 p4 p6(v2). due: p1 p2 p5 p6 (Q3) + p3 (Sep, Oct) = 6; on time: p1, p3 Sep, p6 = 3.
       // inquiries past due on 11-23: the partner's due 11-10 and ours due 11-20 (the one due 11-15 was answered that day).
       figures(W, { activeAgreements: 5, reportsDue: 6, reportsOnTime: 3, reportsOverdue: 3, overdueRate: 50, checksDone: 2, brokenCommitments: 1, openDepositComplaints: 1, openInquiriesPastDue: 2, ratingCount: 2, averageRating: 4.5 }),
-      // active: q1 q2 q3. due: q2 q3 (Q3) = 2; on time: q2 (in and entered on the due day). One rating: below the
-      // minimum of 2, hidden.
-      figures(L, { activeAgreements: 3, reportsDue: 2, reportsOnTime: 1, reportsOverdue: 1, overdueRate: 50, checksDone: 0, brokenCommitments: 0, openDepositComplaints: 0, ratingCount: null, averageRating: null }),
+      // active: q1-q6. due: q2-q6 (Q3) = 5; on time: q2 (in and entered on the due day) and q6 (every month) = 2;
+      // 3 of 5 overdue = 60% (by any overlapping report it would be 1 of 5 = 20%). One rating: below the minimum of
+      // 2, hidden.
+      figures(L, { activeAgreements: 6, reportsDue: 5, reportsOnTime: 2, reportsOverdue: 3, overdueRate: 60, checksDone: 0, brokenCommitments: 0, openDepositComplaints: 0, ratingCount: null, averageRating: null }),
       figures(D, { activeAgreements: 0, reportsDue: 0, reportsOnTime: 0, reportsOverdue: 0, overdueRate: null, checksDone: 0, brokenCommitments: 0, openDepositComplaints: 0, ratingCount: null, averageRating: null }),
     ]);
-    // 4 overdue of 8 due = 50%.
-    expect(d.totals).toEqual(figures(null, { activeAgreements: 8, reportsDue: 8, reportsOnTime: 4, reportsOverdue: 4, overdueRate: 50, checksDone: 2, brokenCommitments: 1, openDepositComplaints: 1, openInquiriesPastDue: 2, ratingCount: null, averageRating: null }));
+    // 6 overdue of 11 due = 54.5%.
+    expect(d.totals).toEqual(figures(null, { activeAgreements: 11, reportsDue: 11, reportsOnTime: 5, reportsOverdue: 6, overdueRate: 54.5, checksDone: 2, brokenCommitments: 1, openDepositComplaints: 1, openInquiriesPastDue: 2, ratingCount: null, averageRating: null }));
     expect(d.depositComplaints).toEqual(
       expect.arrayContaining([
         { description: '被要求交保证金', status: 'OPEN', resolution: null },
