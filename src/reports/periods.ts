@@ -62,6 +62,11 @@ export function nextPeriod(cadence: Cadence, p: Period): Period {
   return periodContaining(cadence, after.toISOString().slice(0, 10));
 }
 
+/** The last period of a cadence that is over on `today` (ended before it): the one before the period containing it. */
+export function lastClosedPeriod(cadence: Cadence, today: string): Period {
+  return periodContaining(cadence, addDays(periodContaining(cadence, today).start, -1));
+}
+
 export interface NextDue {
   period: Period;
   /** Last day the report is on time: see reportDueOn. */

@@ -1,7 +1,26 @@
 import { and, eq, like } from 'drizzle-orm';
 import { agreements, associationMembers } from '../../src/db/schema';
 import { notifications } from '../../src/reminders/tables';
+import type { Notifier, OutgoingMessage } from '../../src/reminders/notifier';
 import type { TestServer } from './server';
+
+/** A notifier that keeps what it is given to send (the messages as people receive them). */
+export class CapturingNotifier implements Notifier {
+  readonly channel = 'LOG' as const;
+  readonly sent: OutgoingMessage[] = [];
+
+  async send(message: OutgoingMessage): Promise<void> {
+    this.sent.push(message);
+  }
+
+  /** The rating token in the last message sent for an outbox row. */
+  tokenSentIn(notificationId: string): string {
+    const m = this.sent.filter((x) => x.id === notificationId).at(-1);
+    const token = m && /token=([\w.-]+)/.exec(m.body)?.[1];
+    if (!token) throw new Error(`no rating link was sent for ${notificationId}`);
+    return token;
+  }
+}
 
 export const INVITE = `mutation($a: ID, $m: ID, $p: String!) { sendRatingInvitation(agreementId: $a, memberId: $m, period: $p) { period expiresAt } }`;
 
