@@ -10,7 +10,7 @@ import { getDivision } from '../jurisdiction/divisions';
 import { people } from '../people/tables';
 import { systemCaller } from '../policy/actor';
 import { authorize } from '../policy/policy';
-import { ratingLinkFor } from '../ratings/service';
+import { ratingInvitationBody } from '../ratings/service';
 import { CADENCES, lastClosedPeriod } from '../reports/periods';
 import { quarterFigures, warningReasons } from '../supervision/warning';
 import { dateZh, periodZh, render } from './templates';
@@ -27,6 +27,7 @@ interface Planned {
   channel: Channel;
   personId?: string;
   userId?: string;
+  agreementId?: string;
   period: string;
   body: string;
 }
@@ -68,7 +69,7 @@ async function reportReminders(tx: Db, deps: Deps, today: string, county: string
  * expire first), once per person and period. A report for the running period leads to an invitation for that period
  * once it has ended, if the report is still recent then; a period that ended before the agreement began is skipped.
  */
-async function ratingInvitations(tx: Db, deps: Deps, today: string, county: string, channel: Channel): Promise<Planned[]> {
+async function ratingInvitations(tx: Db, today: string, county: string, channel: Channel): Promise<Planned[]> {
   authorize(REMINDER_CALLER.actor, 'ratingLink.issue');
   const out: Planned[] = [];
   for (const cadence of CADENCES) {
@@ -89,8 +90,8 @@ async function ratingInvitations(tx: Db, deps: Deps, today: string, county: stri
         ),
       );
     for (const r of rows) {
-      const { link } = await ratingLinkFor(deps, r.agreementId, closed.label);
-      out.push({ dedupeKey: key('RATING_INVITATION', r.personId, closed.label), kind: 'RATING_INVITATION', channel, personId: r.personId, period: closed.label, body: render('RATING_INVITATION', { county, period: periodZh(closed.label), link }) });
+      // the link is signed when the message is sent: the outbox never holds one (ratingInvitationText)
+      out.push({ dedupeKey: key('RATING_INVITATION', r.personId, closed.label), kind: 'RATING_INVITATION', channel, personId: r.personId, agreementId: r.agreementId, period: closed.label, body: ratingInvitationBody(county, closed.label) });
     }
   }
   return out;
@@ -149,7 +150,7 @@ export async function planReminders(deps: Deps, today: string, channel: Channel,
     const county = (await getDivision(tx, deps.config.countyCode))?.name ?? '';
     const planned = [
       ...(await reportReminders(tx, deps, today, county, channel)),
-      ...(await ratingInvitations(tx, deps, today, county, channel)),
+      ...(await ratingInvitations(tx, today, county, channel)),
       ...(await officialSummaries(tx, today)),
       ...(await inquiryReminders(tx, deps, today)),
       ...(await quarterlyWarnings(tx, deps, today)),
