@@ -78,6 +78,21 @@ export function obligationPeriods(w: FiguresWindow, graceDays: number): Obligati
   return out;
 }
 
+/**
+ * The periods whose service ratings a window's figures count: every month, quarter and half-year inside the window
+ * that is over by its reference day (a rating is of a period, and can only be given once the period has ended).
+ * For 2026-Q4 taken on 11-23: 2026-10; once Q4 is over: 2026-10, 2026-11, 2026-12 and 2026-Q4.
+ */
+export function ratedPeriods(w: FiguresWindow): string[] {
+  // on the reference day of a running window a period ending that day is still running (as in figuresWindow)
+  const over = (p: Period) => (w.complete ? p.end <= w.end : p.end < w.asOf);
+  const out: string[] = [];
+  for (const cadence of CADENCES) {
+    for (let p = periodContaining(cadence, w.start); over(p); p = nextPeriod(cadence, p)) if (p.start >= w.start) out.push(p.label);
+  }
+  return out;
+}
+
 type FiguresRow = Omit<VillageFigures, 'reportsOverdue' | 'overdueRate' | 'openInquiriesPastDue' | 'ratingCount'> & { ratingCount: number };
 
 /** The one statement behind villageFigures (apart from inquiries); exported so benchmarks can EXPLAIN it. */
@@ -88,6 +103,7 @@ export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'
   // instants, the big tables' timestamps need no conversion row by row
   const dayAfter = (day: SQL) => sql`((${day} + 1)::timestamp at time zone ${tz})`;
   const obligations = obligationPeriods(w, config.reportGraceDays);
+  const rated = ratedPeriods(w);
   const periodRows = obligations.length
     ? sql`select * from (values ${sql.join(
         obligations.map(
@@ -167,7 +183,7 @@ export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'
     left join (
       select village_code, count(*) as n, round(avg(score), 2) as average
       from service_ratings
-      where village_code in (select code from villages) and submitted_on between ${w.start}::date and ${w.asOf}::date
+      where village_code in (select code from villages) and ${rated.length ? sql`period in (${sql.join(rated.map((l) => sql`${l}`), sql`, `)})` : sql`false`}
       group by village_code
     ) rt on rt.village_code = v.code
     order by v.code`;

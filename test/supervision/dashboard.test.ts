@@ -36,9 +36,9 @@ async function report(token: string, personId: string, period: string, reportedO
   recordedOn.push([r.data!.submitStatusReport.id, recorded]);
 }
 
-/** A rating of the last (closed) quarter, given and published today: it counts in the running quarter's window. */
-async function rate(agreementId: string, score: number, token = official.token) {
-  const rating = await ratingToken(t, token, { agreementId }, '2026-Q3');
+/** A rating of a closed period, given (and, with another of the village and period, published) today. */
+async function rate(agreementId: string, score: number, period: string, token = official.token) {
+  const rating = await ratingToken(t, token, { agreementId }, period);
   await t.gql(`mutation($t: String!) { submitRating(token: $t, score: ${score}) }`, { t: rating });
 }
 
@@ -84,8 +84,12 @@ beforeAll(async () => {
   await t.gql(`mutation { recordDepositComplaint(agreementId: "${a1.id}", description: "被要求交保证金", reportedOn: "2026-10-18") { id } }`, {}, official.token);
   const resolved = await t.gql(`mutation { recordDepositComplaint(agreementId: "${a2.id}", description: "被要求交押金", reportedOn: "2026-10-03") { id } }`, {}, official.token);
   await t.gql(`mutation { resolveDepositComplaint(id: "${resolved.data!.recordDepositComplaint.id}", resolution: "已退还并批评教育") { id } }`, {}, supervisor.token);
-  await rate(a1.id, 4);
-  await rate(a2.id, 5);
+  // Ratings count in the window of the period rated, not of the day they were published (all were published today,
+  // in Q4): October's in the Q4 window, Q3's in the Q3 window only.
+  await rate(a1.id, 4, '2026-10');
+  await rate(a2.id, 5, '2026-10');
+  await rate(a1.id, 1, '2026-Q3');
+  await rate(v2, 2, '2026-Q3');
 
   // 鲤鱼山村
   const q1 = await person(L, officialL.token); // half-yearly: H1 was due in July, H2 in January: nothing due
@@ -113,7 +117,7 @@ beforeAll(async () => {
   await report(officialL.token, q6, '2026-07', '2026-08-05');
   await report(officialL.token, q6, '2026-08', '2026-09-05');
   await report(officialL.token, q6, '2026-09', '2026-10-15');
-  await rate(b2.id, 3, officialL.token);
+  await rate(b2.id, 3, '2026-10', officialL.token);
 
   // Inquiries about people of 王集村 (residents without agreements, so no other figure moves), recorded on 11-01/11-05.
   inquiries = await partnerInquiries(t, (await t.user({ role: 'COUNTY_ADMIN' })).token);
@@ -172,6 +176,20 @@ describe('supervision dashboard', () => {
         { description: '被要求交押金', status: 'RESOLVED', resolution: '已退还并批评教育' },
       ]),
     );
+  });
+
+  it('counts ratings by the period rated: a closed quarter shows the ratings of it given later', async () => {
+    const q3 = (await t.gql(DASHBOARD, { p: '2026-Q3' }, supervisor.token)).data!.supervisionDashboard;
+    expect(q3.complete).toBe(true);
+    // 王集村's two Q3 ratings (1 and 2), published on 11-23, after the quarter; October's are not of Q3.
+    expect(q3.villages.map((v: any) => [v.village.code, v.ratingCount, v.averageRating])).toEqual([
+      [W, 2, 1.5],
+      [L, null, null],
+      [D, null, null],
+    ]);
+    // On 10-31 no period of Q4 was over yet: nothing to count, though October's ratings exist now.
+    const early = (await t.gql(DASHBOARD, { p: '2026-Q4', asOf: '2026-10-31' }, supervisor.token)).data!.supervisionDashboard;
+    expect(early.villages[0]).toMatchObject({ ratingCount: null, averageRating: null });
   });
 
   it('counts inquiries open past their deadline as they stood on an earlier day', async () => {
