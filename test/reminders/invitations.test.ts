@@ -1,8 +1,11 @@
-import { and, eq } from 'drizzle-orm';
+import fs from 'node:fs';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { notifications } from '../../src/db/schema';
+import { agreements, notifications } from '../../src/db/schema';
 import { REMINDER_CALLER } from '../../src/reminders/plan';
+import { deliverPending } from '../../src/reminders/deliver';
 import { runReminders } from '../../src/reminders/service';
+import { ratingLinkFor } from '../../src/ratings/service';
 import { CapturingNotifier } from '../helpers/ratings';
 import { activeAgreement, register, SUBMIT } from '../helpers/registry';
 import { SEED, startTestServer, type TestServer } from '../helpers/server';
@@ -68,5 +71,25 @@ describe('rating invitations from the reminder job', () => {
       const r = await t.gql(`mutation($t: String!) { submitRating(token: $t, score: 4) }`, { t: token });
       expect(r.errors).toBeUndefined();
     }
+  });
+
+  it('takes the link out of invitations queued before links were signed at send time (migration 0016)', async () => {
+    const deps = t.server.deps;
+    const [a] = await deps.db.select({ id: agreements.id }).from(agreements).where(and(eq(agreements.personId, people.quarterly!), eq(agreements.status, 'ACTIVE')));
+    const { link } = await ratingLinkFor(deps, a!.id, '2026-Q2');
+    const [legacy] = await deps.db
+      .insert(notifications)
+      .values({ dedupeKey: `RATING_INVITATION:${people.quarterly}:2026-Q2`, kind: 'RATING_INVITATION', channel: 'LOG', personId: people.quarterly, period: '2026-Q2', body: `【睢宁县乡情连心】感谢您报送2026年第二季度情况。请为村干部的服务打分（匿名，仅限一次）：${link}` })
+      .returning();
+    const file = fs.readdirSync('drizzle').find((f) => f.startsWith('0016_'))!;
+    for (const statement of fs.readFileSync(`drizzle/${file}`, 'utf8').split('--> statement-breakpoint')) await deps.db.execute(sql.raw(statement));
+    const [row] = await deps.db.select().from(notifications).where(eq(notifications.id, legacy!.id));
+    expect(row).toMatchObject({ agreementId: a!.id, body: '【睢宁县乡情连心】感谢您报送2026年第二季度情况。请为村干部的服务打分（匿名，仅限一次）：{link}' });
+    // Sent now, it carries a freshly signed, working link.
+    const notifier = new CapturingNotifier();
+    await deliverPending(deps, notifier);
+    const token = notifier.tokenSentIn(legacy!.id);
+    expect(link).not.toContain(token);
+    expect((await t.gql(`mutation($t: String!) { submitRating(token: $t, score: 3) }`, { t: token })).errors).toBeUndefined();
   });
 });
