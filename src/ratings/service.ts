@@ -14,6 +14,7 @@ import type { Caller } from '../policy/actor';
 import { authorize, type Target } from '../policy/policy';
 import { scopeConditions } from '../policy/scope-sql';
 import { render, periodZh } from '../reminders/templates';
+import { NotifierError } from '../reminders/notifier';
 import { notifications } from '../reminders/tables';
 import { getDivision } from '../jurisdiction/divisions';
 import { parsePeriod } from '../reports/periods';
@@ -40,6 +41,25 @@ export async function ratingLinkFor(deps: Deps, agreementId: string, period: str
   return { token, expiresAt, link: `${deps.config.ratingLinkBaseUrl}?token=${token}` };
 }
 
+/** Where the link goes in a rating invitation's stored text: it is signed only when the message is sent. */
+export const RATING_LINK_SLOT = '{link}';
+
+/** A rating invitation's text as stored in the outbox: everything but the link. */
+export function ratingInvitationBody(county: string, period: string): string {
+  return render('RATING_INVITATION', { county, period: periodZh(period), link: RATING_LINK_SLOT });
+}
+
+/**
+ * The text a rating invitation is sent with: its stored text with a link signed now for the agreement and period.
+ * Each attempt signs its own link (one rating per person and period whichever is used), valid RATING_LINK_TTL_DAYS
+ * from sending.
+ */
+export async function ratingInvitationText(deps: Deps, n: { body: string; agreementId: string | null; period: string }): Promise<string> {
+  if (!n.agreementId || !n.body.includes(RATING_LINK_SLOT)) throw new NotifierError('the invitation names no agreement to rate', true);
+  const { link } = await ratingLinkFor(deps, n.agreementId, n.period);
+  return n.body.replace(RATING_LINK_SLOT, link);
+}
+
 export interface RatingInvitation {
   period: string;
   expiresAt: Date;
@@ -58,9 +78,9 @@ async function ratedAgreement(deps: Deps, ref: { agreementId?: string | null; me
 }
 
 /**
- * Invites the person to rate their village official's service for a closed period: a single-use link is signed and
- * queued for them in the outbox (the notifier sends it by SMS or log), never handed to the caller, so nobody but the
- * person can rate in their name. One invitation per person and period, shared with the reminder job's.
+ * Invites the person to rate their village official's service for a closed period: the invitation is queued for them
+ * in the outbox and its single-use link is signed only when the notifier sends it (ratingInvitationText), never
+ * handed to the caller nor stored, so nobody but the person can rate in their name. One invitation per person and period, shared with the reminder job's.
  * Issued by the person's official, staff of an association the person belongs to, or an administrator.
  */
 export async function sendRatingInvitation(deps: Deps, caller: Caller, ref: { agreementId?: string | null; memberId?: string | null }, rawPeriod: string): Promise<RatingInvitation> {
@@ -68,7 +88,6 @@ export async function sendRatingInvitation(deps: Deps, caller: Caller, ref: { ag
   const { agreement: a, target } = await ratedAgreement(deps, ref);
   authorize(caller.actor, 'ratingLink.issue', target);
   if (a?.status !== 'ACTIVE') throw conflict('rating invitations go to people with an active agreement');
-  const { link, expiresAt } = await ratingLinkFor(deps, a.id, period);
   return deps.db.transaction(async (tx) => {
     const county = (await getDivision(tx, deps.config.countyCode))?.name ?? '';
     const [queued] = await tx
@@ -79,13 +98,15 @@ export async function sendRatingInvitation(deps: Deps, caller: Caller, ref: { ag
         channel: deps.config.notifier === 'sms' ? 'SMS' : 'LOG',
         personId: a.personId,
         period,
-        body: render('RATING_INVITATION', { county, period: periodZh(period), link }),
+        agreementId: a.id,
+        body: ratingInvitationBody(county, period),
       })
       .onConflictDoNothing({ target: notifications.dedupeKey })
       .returning({ id: notifications.id });
     if (!queued) throw conflict(`the person has already been invited to rate ${period}`);
     await appendAudit(tx, caller, { action: 'ratingLink.issue', targetType: 'Agreement', targetId: a.id, details: { period, notificationId: queued.id } });
-    return { period, expiresAt };
+    // the earliest the link can expire: it is signed when sent and lasts the TTL from then
+    return { period, expiresAt: new Date(Date.now() + deps.config.ratingLinkTtlDays * 86_400_000) };
   });
 }
 

@@ -7,7 +7,7 @@ import { people } from '../people/tables';
  * One published rating of a village official's service for a period. Deliberately anonymous: no person, agreement,
  * token id or address, and published only in shuffled batches of at least the minimum group size (from
  * `rating_submissions`), so neither its content nor when it appeared points at who gave it. `submittedOn` is the day
- * its batch was published, the same for every rating of the batch.
+ * its batch was published, the same for every rating of the batch; figures count ratings by `period`, the one rated.
  */
 export const serviceRatings = pgTable(
   'service_ratings',
@@ -21,7 +21,8 @@ export const serviceRatings = pgTable(
     comment: text(),
     submittedOn: date({ mode: 'string' }).notNull(),
   },
-  (t) => [index('service_ratings_village_idx').on(t.villageCode, t.submittedOn), index('service_ratings_town_idx').on(t.townCode, t.submittedOn)],
+  // by village and rated period: the dashboard counts ratings by the period rated, ratingGroups groups by it
+  (t) => [index('service_ratings_village_period_idx').on(t.villageCode, t.period), index('service_ratings_town_idx').on(t.townCode, t.submittedOn)],
 );
 
 /**

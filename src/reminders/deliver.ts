@@ -3,6 +3,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { rows } from '../db/client';
 import type { Deps } from '../deps';
 import { people } from '../people/tables';
+import { ratingInvitationText } from '../ratings/service';
 import { nextNotificationStatus, retryDelaySeconds } from './lifecycle';
 import { NotifierError, type Notifier } from './notifier';
 import { notifications, type NotificationStatus } from './tables';
@@ -93,7 +94,10 @@ export async function deliverPending(deps: Deps, notifier: Notifier, opts: Deliv
       }
       if (!(await stillMine(deps, n, token, now()))) continue;
       try {
-        if (n.channel !== 'INBOX') await notifier.send({ id: n.id, kind: n.kind, to: n.personId ? (phones.get(n.personId) ?? null) : null, body: n.body });
+        if (n.channel !== 'INBOX') {
+          const body = n.kind === 'RATING_INVITATION' ? await ratingInvitationText(deps, n) : n.body;
+          await notifier.send({ id: n.id, kind: n.kind, to: n.personId ? (phones.get(n.personId) ?? null) : null, body });
+        }
         await finish(deps, n, token, nextNotificationStatus('SENDING', 'DELIVERED'), { sentAt: now(), lastError: null });
         result.sent += 1;
       } catch (e) {

@@ -1,4 +1,4 @@
-import { and, eq, gte, inArray, isNotNull, isNull, lt, lte, sql } from 'drizzle-orm';
+import { and, eq, gte, inArray, isNull, lt, lte, sql } from 'drizzle-orm';
 import { agreements } from '../agreements/tables';
 import { appendAudit } from '../audit/service';
 import { users } from '../auth/tables';
@@ -10,8 +10,8 @@ import { getDivision } from '../jurisdiction/divisions';
 import { people } from '../people/tables';
 import { systemCaller } from '../policy/actor';
 import { authorize } from '../policy/policy';
-import { ratingLinkFor } from '../ratings/service';
-import { periodContaining } from '../reports/periods';
+import { ratingInvitationBody } from '../ratings/service';
+import { CADENCES, lastClosedPeriod } from '../reports/periods';
 import { quarterFigures, warningReasons } from '../supervision/warning';
 import { dateZh, periodZh, render } from './templates';
 import { notifications, reminderRuns, type Channel, type NotificationKind } from './tables';
@@ -27,6 +27,7 @@ interface Planned {
   channel: Channel;
   personId?: string;
   userId?: string;
+  agreementId?: string;
   period: string;
   body: string;
 }
@@ -62,27 +63,36 @@ async function reportReminders(tx: Db, deps: Deps, today: string, county: string
   return out;
 }
 
-/** After a report comes in, the person is invited (once per period) to rate the service, with a single-use link. */
-async function ratingInvitations(tx: Db, deps: Deps, today: string, county: string, channel: Channel): Promise<Planned[]> {
+/**
+ * A person who reported in the last 30 days is invited to rate the service of the last closed period of their
+ * agreement's cadence (a period still running cannot be rated: the link would be refused until it ends and might
+ * expire first), once per person and period. A report for the running period leads to an invitation for that period
+ * once it has ended, if the report is still recent then; a period that ended before the agreement began is skipped.
+ */
+async function ratingInvitations(tx: Db, today: string, county: string, channel: Channel): Promise<Planned[]> {
   authorize(REMINDER_CALLER.actor, 'ratingLink.issue');
-  const rows = await tx
-    .select({ agreementId: agreements.id, personId: agreements.personId, period: agreements.lastReportPeriod })
-    .from(agreements)
-    .innerJoin(people, eq(people.id, agreements.personId))
-    .where(
-      and(
-        eq(agreements.status, 'ACTIVE'),
-        isNotNull(agreements.lastReportPeriod),
-        gte(agreements.lastReportOn, addDays(today, -30)),
-        eq(people.status, 'AWAY'),
-        isNull(people.erasedAt),
-        notPlanned(sql`'RATING_INVITATION:' || ${agreements.personId}::text || ':' || ${agreements.lastReportPeriod}`),
-      ),
-    );
   const out: Planned[] = [];
-  for (const r of rows) {
-    const { link } = await ratingLinkFor(deps, r.agreementId, r.period!);
-    out.push({ dedupeKey: key('RATING_INVITATION', r.personId, r.period!), kind: 'RATING_INVITATION', channel, personId: r.personId, period: r.period!, body: render('RATING_INVITATION', { county, period: periodZh(r.period!), link }) });
+  for (const cadence of CADENCES) {
+    const closed = lastClosedPeriod(cadence, today);
+    const rows = await tx
+      .select({ agreementId: agreements.id, personId: agreements.personId })
+      .from(agreements)
+      .innerJoin(people, eq(people.id, agreements.personId))
+      .where(
+        and(
+          eq(agreements.status, 'ACTIVE'),
+          eq(agreements.cadence, cadence),
+          lte(agreements.validFrom, closed.end),
+          gte(agreements.lastReportOn, addDays(today, -30)),
+          eq(people.status, 'AWAY'),
+          isNull(people.erasedAt),
+          notPlanned(sql`'RATING_INVITATION:' || ${agreements.personId}::text || ':' || ${closed.label}`),
+        ),
+      );
+    for (const r of rows) {
+      // the link is signed when the message is sent: the outbox never holds one (ratingInvitationText)
+      out.push({ dedupeKey: key('RATING_INVITATION', r.personId, closed.label), kind: 'RATING_INVITATION', channel, personId: r.personId, agreementId: r.agreementId, period: closed.label, body: ratingInvitationBody(county, closed.label) });
+    }
   }
   return out;
 }
@@ -110,8 +120,7 @@ async function inquiryReminders(tx: Db, deps: Deps, today: string): Promise<Plan
  * many villages of their town (the county) are on the last quarter's warning list.
  */
 async function quarterlyWarnings(tx: Db, deps: Deps, today: string): Promise<Planned[]> {
-  const current = periodContaining('QUARTERLY', today);
-  const last = periodContaining('QUARTERLY', addDays(current.start, -1));
+  const last = lastClosedPeriod('QUARTERLY', today);
   const recipients = await tx
     .select({ id: users.id, role: users.role, scope: users.scope })
     .from(users)
@@ -141,7 +150,7 @@ export async function planReminders(deps: Deps, today: string, channel: Channel,
     const county = (await getDivision(tx, deps.config.countyCode))?.name ?? '';
     const planned = [
       ...(await reportReminders(tx, deps, today, county, channel)),
-      ...(await ratingInvitations(tx, deps, today, county, channel)),
+      ...(await ratingInvitations(tx, today, county, channel)),
       ...(await officialSummaries(tx, today)),
       ...(await inquiryReminders(tx, deps, today)),
       ...(await quarterlyWarnings(tx, deps, today)),

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { date, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { agreements } from '../agreements/tables';
 import { users } from '../auth/tables';
 import { people } from '../people/tables';
 
@@ -28,7 +29,14 @@ export const notifications = pgTable(
     userId: uuid().references(() => users.id),
     /** The reporting period, week or inquiry the reminder is about. */
     period: text().notNull(),
+    /**
+     * The text as readable here (administrators list the outbox). A rating invitation holds no link, only the slot
+     * for it: the link is signed for `agreementId` and `period` when the message is sent, so nobody who can read the
+     * outbox can rate in the person's name.
+     */
     body: text().notNull(),
+    /** The agreement a rating invitation is for (other kinds: null). */
+    agreementId: uuid().references(() => agreements.id, { onDelete: 'cascade' }),
     status: text({ enum: NOTIFICATION_STATUSES }).notNull().default('PENDING'),
     attempts: integer().notNull().default(0),
     nextAttemptAt: timestamp({ withTimezone: true }).notNull().defaultNow(),

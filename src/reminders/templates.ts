@@ -5,7 +5,7 @@
 export const TEMPLATES = {
   REPORT_DUE_SOON: '【{county}乡情连心】您好！您{period}的情况报告请于{dueOn}前报送村干部（电话、短信或当面均可）。如工作、住址或电话有变化，请一并告知。',
   REPORT_OVERDUE: '【{county}乡情连心】您好！您{period}的情况报告已于{dueOn}到期，尚未收到。请尽快与村干部联系报送，谢谢。',
-  RATING_INVITATION: '【{county}乡情连心】感谢您报送{period}情况。请为村干部的服务打分（匿名，仅限一次）：{link}',
+  RATING_INVITATION: '【{county}乡情连心】请为村干部{period}的服务打分（匿名，仅限一次）：{link}',
   OVERDUE_SUMMARY: '本村有{count}名外出人员的情况报告已逾期，请登录乡情连心系统查看“逾期报告”并及时联系。',
   INQUIRY_DUE_SOON: '有一件协查将于{dueOn}到期，请及时答复（协查编号 {inquiryId}）。',
   QUARTERLY_WARNING: '{quarter}公开预警已生成：{scope}有{count}个村达到预警线，请登录乡情连心系统查看“季度预警”。',

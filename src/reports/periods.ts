@@ -1,11 +1,14 @@
 import { addDays } from '../calendar';
+import { isCovered } from './coverage';
+
+export { isCovered };
 
 /**
  * Reporting periods: `2026-11` (month), `2026-Q3` (quarter), `2026-H2` (half-year). An agreement's cadence says which
  * kind it expects. A report covers only what lies inside its own period: a Q3 report covers July, August and
  * September (and Q3), but a November report says nothing about December, so it does not cover Q4 on its own. A
  * cadence period is covered when every month of it is inside some report (Q4 by a Q4 or H2 report, or by reports
- * for October, November and December).
+ * for October, November and December). The rule itself is in ./coverage.ts, shared with the dashboard's SQL.
  */
 export const CADENCES = ['MONTHLY', 'QUARTERLY', 'HALF_YEARLY'] as const;
 export type Cadence = (typeof CADENCES)[number];
@@ -59,6 +62,11 @@ export function nextPeriod(cadence: Cadence, p: Period): Period {
   return periodContaining(cadence, after.toISOString().slice(0, 10));
 }
 
+/** The last period of a cadence that is over on `today` (ended before it): the one before the period containing it. */
+export function lastClosedPeriod(cadence: Cadence, today: string): Period {
+  return periodContaining(cadence, addDays(periodContaining(cadence, today).start, -1));
+}
+
 export interface NextDue {
   period: Period;
   /** Last day the report is on time: see reportDueOn. */
@@ -68,15 +76,6 @@ export interface NextDue {
 /** The one grace rule: a period's report is on time until its last day plus REPORT_GRACE_DAYS, late from the day after. */
 export function reportDueOn(period: Pick<Period, 'end'>, graceDays: number): string {
   return addDays(period.end, graceDays);
-}
-
-/** Whether reports for these periods cover every month of `p`. */
-export function isCovered(p: Period, reported: readonly Period[]): boolean {
-  for (let m = periodContaining('MONTHLY', p.start); m.start <= p.end; m = nextPeriod('MONTHLY', m)) {
-    const month = m;
-    if (!reported.some((r) => r.start <= month.start && r.end >= month.end)) return false;
-  }
-  return true;
 }
 
 /**

@@ -11,7 +11,8 @@ import { requireDivision } from '../jurisdiction/divisions';
 import { requireDate } from '../people/validation';
 import type { Caller } from '../policy/actor';
 import { listScope, PolicyDenied, type Action } from '../policy/policy';
-import { CADENCES, nextDue, nextPeriod, parsePeriod, periodContaining, type Cadence, type Period } from '../reports/periods';
+import { allMonths, monthsInsideSql } from '../reports/coverage';
+import { CADENCES, nextPeriod, parsePeriod, periodContaining, reportDueOn, type Cadence, type Period } from '../reports/periods';
 
 /** The period a dashboard covers and the day its figures are taken on (the period's end, or today if it has not ended). */
 export interface FiguresWindow {
@@ -59,12 +60,6 @@ interface Obligation {
   dueOn: string;
 }
 
-/** A period's due day, by the rule of the overdue list (src/reports/periods.ts): its end plus the grace days. */
-export function reportDueOn(cadence: Cadence, p: Period, graceDays: number): string {
-  // nextDue of an agreement valid for exactly this period, with nothing reported, is this period and its due day.
-  return nextDue(cadence, p.start, p.end, [], graceDays)!.dueOn;
-}
-
 /**
  * Cadence periods whose report fell due inside the window (on or before its reference day), so a quarter's
  * dashboard grades the reports due in that quarter — all of them final by its last day, which the quarterly warning
@@ -75,10 +70,25 @@ export function obligationPeriods(w: FiguresWindow, graceDays: number): Obligati
   const out: Obligation[] = [];
   for (const cadence of CADENCES) {
     for (let p = periodContaining(cadence, addDays(w.start, -(graceDays + 200))); ; p = nextPeriod(cadence, p)) {
-      const dueOn = reportDueOn(cadence, p, graceDays);
+      const dueOn = reportDueOn(p, graceDays);
       if (dueOn > w.asOf) break;
       if (dueOn >= w.start) out.push({ cadence, period: p, dueOn });
     }
+  }
+  return out;
+}
+
+/**
+ * The periods whose service ratings a window's figures count: every month, quarter and half-year inside the window
+ * that is over by its reference day (a rating is of a period, and can only be given once the period has ended).
+ * For 2026-Q4 taken on 11-23: 2026-10; once Q4 is over: 2026-10, 2026-11, 2026-12 and 2026-Q4.
+ */
+export function ratedPeriods(w: FiguresWindow): string[] {
+  // on the reference day of a running window a period ending that day is still running (as in figuresWindow)
+  const over = (p: Period) => (w.complete ? p.end <= w.end : p.end < w.asOf);
+  const out: string[] = [];
+  for (const cadence of CADENCES) {
+    for (let p = periodContaining(cadence, w.start); over(p); p = nextPeriod(cadence, p)) if (p.start >= w.start) out.push(p.label);
   }
   return out;
 }
@@ -93,14 +103,15 @@ export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'
   // instants, the big tables' timestamps need no conversion row by row
   const dayAfter = (day: SQL) => sql`((${day} + 1)::timestamp at time zone ${tz})`;
   const obligations = obligationPeriods(w, config.reportGraceDays);
+  const rated = ratedPeriods(w);
   const periodRows = obligations.length
     ? sql`select * from (values ${sql.join(
         obligations.map(
-          (o) => sql`(${o.cadence}, ${o.period.label}, ${o.period.start}::date, ${o.period.end}::date, ${o.dueOn}::date, ${dayAfter(sql`${o.period.end}::date`)}, ${dayAfter(sql`${o.dueOn}::date`)})`,
+          (o) => sql`(${o.cadence}, ${o.period.label}, ${o.period.start}::date, ${o.period.end}::date, ${allMonths(o.period)}::int, ${o.dueOn}::date, ${dayAfter(sql`${o.period.end}::date`)}, ${dayAfter(sql`${o.dueOn}::date`)})`,
         ),
         sql`, `,
-      )}) as v(cadence, label, p_start, p_end, due_on, after_end, after_due)`
-    : sql`select null::text as cadence, null::text as label, null::date as p_start, null::date as p_end, null::date as due_on, null::timestamptz as after_end, null::timestamptz as after_due where false`;
+      )}) as v(cadence, label, p_start, p_end, all_months, due_on, after_end, after_due)`
+    : sql`select null::text as cadence, null::text as label, null::date as p_start, null::date as p_end, null::int as all_months, null::date as due_on, null::timestamptz as after_end, null::timestamptz as after_due where false`;
   const afterAsOf = dayAfter(sql`${w.asOf}::date`);
   const villages = townCode ? sql`select code from divisions where level = 'VILLAGE' and parent_code = ${townCode}` : sql`select code from divisions where level = 'VILLAGE'`;
   return sql`
@@ -114,7 +125,7 @@ export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'
       where a.village_code in (select code from villages) and a.activated_at < ${afterAsOf}
     ),
     obligations as (
-      select distinct on (s.person_id, op.label) s.person_id, s.village_code, op.label, op.p_start, op.p_end, op.due_on, op.after_due
+      select distinct on (s.person_id, op.label) s.person_id, s.village_code, op.label, op.p_start, op.p_end, op.all_months, op.due_on, op.after_due
       from spans s join obligation_periods op on op.cadence = s.cadence
       where op.p_end >= case when s.replaced_another then greatest(s.valid_from, ${local(sql`s.activated_at`)}) else s.valid_from end
         and (s.valid_to is null or op.p_start <= s.valid_to)
@@ -130,12 +141,14 @@ export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'
         and r.period_end >= (select min(p_start) from obligation_periods) and r.period_start <= (select max(p_end) from obligation_periods)
     ),
     graded as (
-      -- on time: a report of the person covering the period, reported and recorded (county day) by its due day
-      select o.village_code, bool_or(r.person_id is not null) as on_time
+      -- on time: every month of the period inside some report of the person reported and recorded (county day) by
+      -- its due day: the core's coverage rule (src/reports/coverage.ts), over the reports overlapping the period
+      select o.village_code,
+        coalesce(bit_or(${monthsInsideSql(sql`o.p_start`, sql`o.p_end`, sql`r.period_start`, sql`r.period_end`)}), 0) = o.all_months as on_time
       from obligations o
       left join town_reports r on r.person_id = o.person_id and r.period_start <= o.p_end and r.period_end >= o.p_start
         and r.reported_on <= o.due_on and r.created_at < o.after_due
-      group by o.village_code, o.person_id, o.label
+      group by o.village_code, o.person_id, o.label, o.all_months
     )
     select v.code as "villageCode",
       coalesce(act.n, 0)::int as "activeAgreements",
@@ -170,7 +183,7 @@ export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'
     left join (
       select village_code, count(*) as n, round(avg(score), 2) as average
       from service_ratings
-      where village_code in (select code from villages) and submitted_on between ${w.start}::date and ${w.asOf}::date
+      where village_code in (select code from villages) and ${rated.length ? sql`period in (${sql.join(rated.map((l) => sql`${l}`), sql`, `)})` : sql`false`}
       group by village_code
     ) rt on rt.village_code = v.code
     order by v.code`;

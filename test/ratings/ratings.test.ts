@@ -1,15 +1,18 @@
 import crypto from 'node:crypto';
 import { SignJWT } from 'jose';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { auditLog } from '../../src/audit/tables';
 import { ratingSubmissions, serviceRatings, spentRatingTokens } from '../../src/db/schema';
 import { eraseExpiredRecords } from '../../src/people/erasure';
 import { systemCaller } from '../../src/policy/actor';
+import { deliverPending } from '../../src/reminders/deliver';
+import { LogNotifier } from '../../src/reminders/notifier';
 import { notifications } from '../../src/reminders/tables';
 import { ratingLinkFor } from '../../src/ratings/service';
 import { RATING_TOKEN_TYPE } from '../../src/ratings/tokens';
-import { INVITE, ratingToken } from '../helpers/ratings';
+import { CapturingNotifier, INVITE, ratingToken } from '../helpers/ratings';
 import { activeAgreement, nextIdNumber, register } from '../helpers/registry';
 import { SEED, startTestServer, type TestServer } from '../helpers/server';
 
@@ -73,12 +76,43 @@ describe('service ratings', () => {
     // The answer type has no token or link at all.
     expect((await t.gql(`mutation { sendRatingInvitation(agreementId: "${agreements[0]}", period: "2026-Q3") { token } }`, {}, official.token)).errors?.[0]?.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
     const [queued] = await t.server.deps.db.select().from(notifications).where(eq(notifications.dedupeKey, `RATING_INVITATION:${(await personOf(agreements[0]!))}:2026-Q3`));
-    expect(queued).toMatchObject({ kind: 'RATING_INVITATION', channel: 'LOG', status: 'PENDING', userId: null });
-    expect(queued!.body).toMatch(/^【睢宁县乡情连心】.*2026年第三季度.*https:\/\/rate\.example\.cn\/r\?token=[\w.-]+$/);
+    expect(queued).toMatchObject({ kind: 'RATING_INVITATION', channel: 'LOG', status: 'PENDING', userId: null, agreementId: agreements[0] });
+    // The outbox keeps the text with a slot for the link: the link is signed only when the message is sent.
+    expect(queued!.body).toBe('【睢宁县乡情连心】请为村干部2026年第三季度的服务打分（匿名，仅限一次）：{link}');
     // A second invitation for the same person and period is refused (the reminder job shares the key).
     expect((await t.gql(INVITE, { a: agreements[0], p: '2026-Q3' }, official.token)).errors?.[0]?.extensions.code).toBe('CONFLICT');
     // Only periods that are over can be rated.
     expect((await t.gql(INVITE, { a: agreements[0], p: '2026-Q4' }, official.token)).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'period' });
+  });
+
+  it('never shows administrators a usable link, in the outbox or the log, while the person receives a working one', async () => {
+    const admin = await t.user({ role: 'COUNTY_ADMIN' });
+    const outbox = async () =>
+      (await t.gql(`{ notifications(kind: RATING_INVITATION) { edges { node { person { id } period status body } } } }`, {}, admin.token)).data!.notifications.edges.map((e: any) => e.node);
+    expect((await t.gql(INVITE, { a: agreements[7], p: '2026-Q1' }, official.token)).errors).toBeUndefined();
+    const person = await personOf(agreements[7]!);
+    const pending = (await outbox()).find((n: any) => n.person.id === person && n.period === '2026-Q1');
+    expect(pending).toMatchObject({ status: 'PENDING', body: expect.stringContaining('{link}') });
+    expect(JSON.stringify(await outbox())).not.toMatch(/token=|eyJ/);
+    // Sent through the default notifier: its log line has the link without its token.
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const n = await deliverPending(t.server.deps, new LogNotifier(logger));
+    expect(n.sent).toBeGreaterThan(0);
+    const logged = lines.map((l) => JSON.parse(l)).filter((l) => l.kind === 'RATING_INVITATION');
+    expect(logged.length).toBe(n.sent);
+    for (const l of logged) expect(l.text).toMatch(/https:\/\/rate\.example\.cn\/r\?token=\[redacted\]$/);
+    // Sent, the row still holds no link.
+    expect((await outbox()).find((x: any) => x.person.id === person && x.period === '2026-Q1')).toMatchObject({ status: 'SENT', body: pending.body });
+    expect(JSON.stringify(await outbox())).not.toMatch(/token=|eyJ/);
+    // What the notifier is given (an SMS gateway, here a capturing one) carries a working link: requeued as if the
+    // first text never arrived, each sending signs a link of its own.
+    const [row] = await t.server.deps.db.select().from(notifications).where(eq(notifications.dedupeKey, `RATING_INVITATION:${person}:2026-Q1`));
+    await t.server.deps.db.update(notifications).set({ status: 'PENDING', nextAttemptAt: new Date() }).where(eq(notifications.id, row!.id));
+    const capture = new CapturingNotifier();
+    await deliverPending(t.server.deps, capture);
+    expect(capture.sent.find((m) => m.id === row!.id)!.body).toMatch(/^【睢宁县乡情连心】请为村干部2026年第一季度的服务打分（匿名，仅限一次）：https:\/\/rate\.example\.cn\/r\?token=[\w.-]+$/);
+    expect((await t.gql(SUBMIT, { t: capture.tokenSentIn(row!.id), s: 4 })).data?.submitRating).toBe(true);
   });
 
   it('accepts a link once, and one rating per person and period whatever the link', async () => {

@@ -36,9 +36,9 @@ async function report(token: string, personId: string, period: string, reportedO
   recordedOn.push([r.data!.submitStatusReport.id, recorded]);
 }
 
-/** A rating of the last (closed) quarter, given and published today: it counts in the running quarter's window. */
-async function rate(agreementId: string, score: number, token = official.token) {
-  const rating = await ratingToken(t, token, { agreementId }, '2026-Q3');
+/** A rating of a closed period, given (and, with another of the village and period, published) today. */
+async function rate(agreementId: string, score: number, period: string, token = official.token) {
+  const rating = await ratingToken(t, token, { agreementId }, period);
   await t.gql(`mutation($t: String!) { submitRating(token: $t, score: ${score}) }`, { t: rating });
 }
 
@@ -84,20 +84,40 @@ beforeAll(async () => {
   await t.gql(`mutation { recordDepositComplaint(agreementId: "${a1.id}", description: "被要求交保证金", reportedOn: "2026-10-18") { id } }`, {}, official.token);
   const resolved = await t.gql(`mutation { recordDepositComplaint(agreementId: "${a2.id}", description: "被要求交押金", reportedOn: "2026-10-03") { id } }`, {}, official.token);
   await t.gql(`mutation { resolveDepositComplaint(id: "${resolved.data!.recordDepositComplaint.id}", resolution: "已退还并批评教育") { id } }`, {}, supervisor.token);
-  await rate(a1.id, 4);
-  await rate(a2.id, 5);
+  // Ratings count in the window of the period rated, not of the day they were published (all were published today,
+  // in Q4): October's in the Q4 window, Q3's in the Q3 window only.
+  await rate(a1.id, 4, '2026-10');
+  await rate(a2.id, 5, '2026-10');
+  await rate(a1.id, 1, '2026-Q3');
+  await rate(v2, 2, '2026-Q3');
 
   // 鲤鱼山村
   const q1 = await person(L, officialL.token); // half-yearly: H1 was due in July, H2 in January: nothing due
   await activeAgreement(t, officialL.token, q1, { cadence: 'HALF_YEARLY', validFrom: '2026-01-01' });
-  const q2 = await person(L, officialL.token); // a September monthly report covers Q3, entered late on the due day
+  const q2 = await person(L, officialL.token); // Q3 reported on its due day and entered late that day: on time
   const b2 = await activeAgreement(t, officialL.token, q2, { cadence: 'QUARTERLY', validFrom: '2026-07-01' });
-  await report(officialL.token, q2, '2026-09', '2026-10-15', '2026-10-15T23:30:00+08:00');
+  await report(officialL.token, q2, '2026-Q3', '2026-10-15', '2026-10-15T23:30:00+08:00');
   // Q3 reported on 10-14 but entered half an hour after its due day (county time; still 10-15 in UTC): overdue
   const q3 = await person(L, officialL.token);
   await activeAgreement(t, officialL.token, q3, { cadence: 'QUARTERLY', validFrom: '2026-07-01' });
   await report(officialL.token, q3, '2026-Q3', '2026-10-14', '2026-10-16T00:30:00+08:00');
-  await rate(b2.id, 3, officialL.token);
+  // Quarterly people reporting month by month: a report covers only the months inside it (the core's rule), so Q3
+  // is on time only when July, August and September were all in on time. Counting any report that overlaps the
+  // quarter, q4 and q5 would be on time too.
+  const q4 = await person(L, officialL.token); // only September: July and August not covered, overdue
+  await activeAgreement(t, officialL.token, q4, { cadence: 'QUARTERLY', validFrom: '2026-07-01' });
+  await report(officialL.token, q4, '2026-09', '2026-10-10');
+  const q5 = await person(L, officialL.token); // July and August on time, September after the due day: overdue
+  await activeAgreement(t, officialL.token, q5, { cadence: 'QUARTERLY', validFrom: '2026-07-01' });
+  await report(officialL.token, q5, '2026-07', '2026-08-05');
+  await report(officialL.token, q5, '2026-08', '2026-09-05');
+  await report(officialL.token, q5, '2026-09', '2026-10-20');
+  const q6 = await person(L, officialL.token); // July, August and September all on time: Q3 on time
+  await activeAgreement(t, officialL.token, q6, { cadence: 'QUARTERLY', validFrom: '2026-07-01' });
+  await report(officialL.token, q6, '2026-07', '2026-08-05');
+  await report(officialL.token, q6, '2026-08', '2026-09-05');
+  await report(officialL.token, q6, '2026-09', '2026-10-15');
+  await rate(b2.id, 3, '2026-10', officialL.token);
 
   // Inquiries about people of 王集村 (residents without agreements, so no other figure moves), recorded on 11-01/11-05.
   inquiries = await partnerInquiries(t, (await t.user({ role: 'COUNTY_ADMIN' })).token);
@@ -142,19 +162,34 @@ describe('supervision dashboard', () => {
       // active: p1 p2 p3 p4 p6(v2). due: p1 p2 p5 p6 (Q3) + p3 (Sep, Oct) = 6; on time: p1, p3 Sep, p6 = 3.
       // inquiries past due on 11-23: the partner's due 11-10 and ours due 11-20 (the one due 11-15 was answered that day).
       figures(W, { activeAgreements: 5, reportsDue: 6, reportsOnTime: 3, reportsOverdue: 3, overdueRate: 50, checksDone: 2, brokenCommitments: 1, openDepositComplaints: 1, openInquiriesPastDue: 2, ratingCount: 2, averageRating: 4.5 }),
-      // active: q1 q2 q3. due: q2 q3 (Q3) = 2; on time: q2 (in and entered on the due day). One rating: below the
-      // minimum of 2, hidden.
-      figures(L, { activeAgreements: 3, reportsDue: 2, reportsOnTime: 1, reportsOverdue: 1, overdueRate: 50, checksDone: 0, brokenCommitments: 0, openDepositComplaints: 0, ratingCount: null, averageRating: null }),
+      // active: q1-q6. due: q2-q6 (Q3) = 5; on time: q2 (in and entered on the due day) and q6 (every month) = 2;
+      // 3 of 5 overdue = 60% (by any overlapping report it would be 1 of 5 = 20%). One rating: below the minimum of
+      // 2, hidden.
+      figures(L, { activeAgreements: 6, reportsDue: 5, reportsOnTime: 2, reportsOverdue: 3, overdueRate: 60, checksDone: 0, brokenCommitments: 0, openDepositComplaints: 0, ratingCount: null, averageRating: null }),
       figures(D, { activeAgreements: 0, reportsDue: 0, reportsOnTime: 0, reportsOverdue: 0, overdueRate: null, checksDone: 0, brokenCommitments: 0, openDepositComplaints: 0, ratingCount: null, averageRating: null }),
     ]);
-    // 4 overdue of 8 due = 50%.
-    expect(d.totals).toEqual(figures(null, { activeAgreements: 8, reportsDue: 8, reportsOnTime: 4, reportsOverdue: 4, overdueRate: 50, checksDone: 2, brokenCommitments: 1, openDepositComplaints: 1, openInquiriesPastDue: 2, ratingCount: null, averageRating: null }));
+    // 6 overdue of 11 due = 54.5%.
+    expect(d.totals).toEqual(figures(null, { activeAgreements: 11, reportsDue: 11, reportsOnTime: 5, reportsOverdue: 6, overdueRate: 54.5, checksDone: 2, brokenCommitments: 1, openDepositComplaints: 1, openInquiriesPastDue: 2, ratingCount: null, averageRating: null }));
     expect(d.depositComplaints).toEqual(
       expect.arrayContaining([
         { description: '被要求交保证金', status: 'OPEN', resolution: null },
         { description: '被要求交押金', status: 'RESOLVED', resolution: '已退还并批评教育' },
       ]),
     );
+  });
+
+  it('counts ratings by the period rated: a closed quarter shows the ratings of it given later', async () => {
+    const q3 = (await t.gql(DASHBOARD, { p: '2026-Q3' }, supervisor.token)).data!.supervisionDashboard;
+    expect(q3.complete).toBe(true);
+    // 王集村's two Q3 ratings (1 and 2), published on 11-23, after the quarter; October's are not of Q3.
+    expect(q3.villages.map((v: any) => [v.village.code, v.ratingCount, v.averageRating])).toEqual([
+      [W, 2, 1.5],
+      [L, null, null],
+      [D, null, null],
+    ]);
+    // On 10-31 no period of Q4 was over yet: nothing to count, though October's ratings exist now.
+    const early = (await t.gql(DASHBOARD, { p: '2026-Q4', asOf: '2026-10-31' }, supervisor.token)).data!.supervisionDashboard;
+    expect(early.villages[0]).toMatchObject({ ratingCount: null, averageRating: null });
   });
 
   it('counts inquiries open past their deadline as they stood on an earlier day', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { obligationPeriods, type FiguresWindow, type VillageFigures } from '../../src/supervision/dashboard';
+import { obligationPeriods, ratedPeriods, type FiguresWindow, type VillageFigures } from '../../src/supervision/dashboard';
 import { sfntFromWoff, BUNDLED_FONT } from '../../src/supervision/font';
 import { assertFollowUpAllows, followUpActions, followUpState } from '../../src/supervision/lifecycle';
 import { warningReasons } from '../../src/supervision/warning';
@@ -17,6 +17,18 @@ describe('which reports a window grades', () => {
     const running = { ...q3, asOf: '2026-08-20', complete: false };
     expect(obligationPeriods(running, 15).map((o) => o.period.label)).toEqual(['2026-06', '2026-07', '2026-Q2', '2026-H1']);
     expect(obligationPeriods(q3, 0).map((o) => o.period.label)).toEqual(['2026-07', '2026-08', '2026-09', '2026-Q3']);
+  });
+});
+
+describe('which ratings a window counts', () => {
+  it('takes the rated periods inside the window that are over by its reference day', () => {
+    expect(ratedPeriods(q3)).toEqual(['2026-07', '2026-08', '2026-09', '2026-Q3']);
+    expect(ratedPeriods({ ...q3, asOf: '2026-08-20', complete: false })).toEqual(['2026-07']);
+    // on its last day a month is not over yet
+    expect(ratedPeriods({ ...q3, asOf: '2026-07-31', complete: false })).toEqual([]);
+    expect(ratedPeriods({ label: '2026-H2', start: '2026-07-01', end: '2026-12-31', asOf: '2026-12-31', complete: true })).toHaveLength(6 + 2 + 1);
+    // a half-year is not inside one of its quarters, even once both are over
+    expect(ratedPeriods({ label: '2026-Q4', start: '2026-10-01', end: '2026-12-31', asOf: '2026-12-31', complete: true })).toEqual(['2026-10', '2026-11', '2026-12', '2026-Q4']);
   });
 });
 
