@@ -3,6 +3,17 @@ import { agreements } from '../agreements/tables';
 import { users } from '../auth/tables';
 import { people } from '../people/tables';
 
+/** What a rating holds, held or published: the village and official rated, the period, the score and comment. */
+const ratingColumns = () => ({
+  id: uuid().primaryKey().defaultRandom(),
+  villageCode: text().notNull(),
+  townCode: text().notNull(),
+  officialUserId: uuid().references(() => users.id),
+  period: text().notNull(),
+  score: integer().notNull(),
+  comment: text(),
+});
+
 /**
  * One published rating of a village official's service for a period. Deliberately anonymous: no person, agreement,
  * token id or address, and published only in shuffled batches of at least the minimum group size (from
@@ -11,16 +22,7 @@ import { people } from '../people/tables';
  */
 export const serviceRatings = pgTable(
   'service_ratings',
-  {
-    id: uuid().primaryKey().defaultRandom(),
-    villageCode: text().notNull(),
-    townCode: text().notNull(),
-    officialUserId: uuid().references(() => users.id),
-    period: text().notNull(),
-    score: integer().notNull(),
-    comment: text(),
-    submittedOn: date({ mode: 'string' }).notNull(),
-  },
+  { ...ratingColumns(), submittedOn: date({ mode: 'string' }).notNull() },
   // by village and rated period: the dashboard counts ratings by the period rated, ratingGroups groups by it
   (t) => [index('service_ratings_village_period_idx').on(t.villageCode, t.period), index('service_ratings_town_idx').on(t.townCode, t.submittedOn)],
 );
@@ -31,15 +33,7 @@ export const serviceRatings = pgTable(
  */
 export const ratingSubmissions = pgTable(
   'rating_submissions',
-  {
-    id: uuid().primaryKey().defaultRandom(),
-    villageCode: text().notNull(),
-    townCode: text().notNull(),
-    officialUserId: uuid().references(() => users.id),
-    period: text().notNull(),
-    score: integer().notNull(),
-    comment: text(),
-  },
+  ratingColumns(),
   (t) => [index('rating_submissions_group_idx').on(t.villageCode, t.period)],
 );
 

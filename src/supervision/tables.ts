@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { bigint, date, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { agreements, commitmentItems } from '../agreements/tables';
 import { users } from '../auth/tables';
+import type { VillageFigures } from './dashboard';
 import { AGE_BANDS, dependants, people, RELATIONS, SERVICE_NEEDS } from '../people/tables';
 
 export const FINDINGS = ['KEPT', 'PARTLY_KEPT', 'BROKEN'] as const;
@@ -85,21 +86,7 @@ export const supervisionEvents = pgTable(
 );
 
 /** A village's figures as stored with a quarter's warning, with the town it belonged to then. */
-export interface StoredVillageFigures {
-  villageCode: string;
-  townCode: string | null;
-  activeAgreements: number;
-  reportsDue: number;
-  reportsOnTime: number;
-  reportsOverdue: number;
-  overdueRate: number | null;
-  checksDone: number;
-  brokenCommitments: number;
-  openDepositComplaints: number;
-  openInquiriesPastDue: number;
-  ratingCount: number | null;
-  averageRating: number | null;
-}
+export type StoredVillageFigures = VillageFigures & { townCode: string | null };
 
 /**
  * The quarterly warning's figures for every village of the county and the thresholds in force, stored the first
