@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextIdNumber, nextPhone, register, REGISTER } from '../helpers/registry';
+import { addDays, todayIn } from '../../src/calendar';
+import { activeAgreement, nextIdNumber, nextPhone, register, REGISTER } from '../helpers/registry';
 import { SEED, startTestServer, type TestServer } from '../helpers/server';
 
 let t: TestServer;
@@ -170,6 +171,21 @@ describe('listing people', () => {
     expect(byPrefix.data?.people.edges.map((e: any) => e.node.name).sort()).toEqual(['赵一', '赵二']);
     const town = await t.gql(Q, { f: { villageCode: SEED.villageLiyushan } }, supervisor.token);
     expect(town.data?.people.totalCount).toBe(3);
+  });
+
+  it('filters by whether the active agreement’s report is overdue today', async () => {
+    const today = todayIn(t.config.timeZone);
+    const late = await register(t, official.token, { name: '过滤逾期', homeVillageCode: SEED.villageWangji });
+    // A quarterly agreement from 200 days ago owes at least one quarter whose report was due more than a month ago.
+    await activeAgreement(t, official.token, late.id, { validFrom: addDays(today, -200) });
+    const fresh = await register(t, official.token, { name: '过滤按时', homeVillageCode: SEED.villageWangji });
+    await activeAgreement(t, official.token, fresh.id, { validFrom: today });
+    await register(t, official.token, { name: '过滤无约', homeVillageCode: SEED.villageWangji }); // no agreement: never overdue
+    const Q = `query($f: PeopleFilter) { people(filter: $f) { totalCount edges { node { name } } } }`;
+    const names = async (overdue: boolean) =>
+      ((await t.gql(Q, { f: { namePrefix: '过滤', overdue } }, official.token)).data!.people.edges as any[]).map((e) => e.node.name).sort();
+    expect(await names(true)).toEqual(['过滤逾期']);
+    expect(await names(false)).toEqual(['过滤按时', '过滤无约'].sort());
   });
 
   it('refuses a malformed cursor as bad input', async () => {
