@@ -3,7 +3,7 @@ import { onErasure } from './people/erasure';
 import { eraseSpentRatingTokens } from './ratings/service';
 import { eraseNotifications } from './reminders/service';
 import { installRegistryExchange } from './sharing/install';
-import { eraseVisitNotes } from './supervision/service';
+import { eraseSupervisionNotes } from './supervision/service';
 
 let registered = false;
 
@@ -18,7 +18,7 @@ export function registerModuleHooks(): void {
   registered = true;
   registerAssociationHooks();
   installRegistryExchange();
-  onErasure(eraseVisitNotes);
+  onErasure(eraseSupervisionNotes);
   onErasure(eraseNotifications);
   onErasure(eraseSpentRatingTokens);
 }

@@ -1,6 +1,6 @@
 import { and, desc, eq, gte, inArray, isNotNull, isNull, lte, not, type Column, type SQL } from 'drizzle-orm';
 import { loadAgreement } from '../agreements/service';
-import { commitmentItems } from '../agreements/tables';
+import { agreements, commitmentItems } from '../agreements/tables';
 import { appendAudit } from '../audit/service';
 import { users } from '../auth/tables';
 import { todayIn } from '../calendar';
@@ -195,7 +195,15 @@ export async function listCareVisits(deps: Deps, caller: Caller, f: SupervisionF
   return deps.db.select().from(careVisits).where(and(...where)).orderBy(desc(careVisits.visitedOn), desc(careVisits.createdAt)).limit(500);
 }
 
-/** Erasure: visit notes may describe the family; the visit itself (relation, age band, needs, dates) stays for counts. */
-export async function eraseVisitNotes(tx: Db, personIds: string[]): Promise<void> {
+/** What stands in a check's evidence once the person its agreement was with is erased (the column is required). */
+export const ERASED_EVIDENCE = '（已按删除要求清除）';
+
+/**
+ * Erasure: visit notes may describe the family, and a check's evidence and follow-up note may describe the person
+ * whose agreement was checked. The records themselves (relation, age band, needs, finding, dates) stay for counts.
+ */
+export async function eraseSupervisionNotes(tx: Db, personIds: string[]): Promise<void> {
   await tx.update(careVisits).set({ note: null, followUpNote: null }).where(inArray(careVisits.personId, personIds));
+  const theirAgreements = tx.select({ id: agreements.id }).from(agreements).where(inArray(agreements.personId, personIds));
+  await tx.update(supervisionChecks).set({ evidence: ERASED_EVIDENCE, followUpNote: null }).where(inArray(supervisionChecks.agreementId, theirAgreements));
 }

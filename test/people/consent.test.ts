@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agreements, auditLog, people, statusReports } from '../../src/db/schema';
+import { agreements, auditLog, people, statusReports, supervisionChecks } from '../../src/db/schema';
+import { ERASED_EVIDENCE } from '../../src/supervision/service';
 import { eraseExpiredRecords, ERASED_NAME } from '../../src/people/erasure';
 import { systemCaller } from '../../src/policy/actor';
 import { activeAgreement, nextIdNumber, register, REGISTER, sign, SUBMIT } from '../helpers/registry';
@@ -87,8 +88,15 @@ describe('erasure after the retention period', () => {
       employer: '某厂',
       dependants: [{ relation: 'CHILD', ageBand: 'AGE_3_5' }],
     });
-    await activeAgreement(t, official.token, gone.id, { validFrom: '2026-01-01' });
+    const goneAgreement = await activeAgreement(t, official.token, gone.id, { validFrom: '2026-01-01' });
     await t.gql(SUBMIT, { input: { personId: gone.id, period: '2026-Q1', arrival: 'PHONE', note: '在厂里做工', phone: '13600000001' } }, official.token);
+    const supervisor = await t.user({ role: 'TOWN_SUPERVISOR', scope: SEED.townWangji });
+    const check = await t.gql(
+      `mutation { recordSupervisionCheck(input: { agreementId: "${goneAgreement.id}", commitmentCode: "FOLLOW_UP_SERVICE", finding: KEPT, evidence: "电话回访本人，在某厂做工" }) { id } }`,
+      {},
+      supervisor.token,
+    );
+    expect(check.errors).toBeUndefined();
     await t.gql(`mutation { withdrawConsent(personId: "${gone.id}", kind: AGREEMENT) { kind } }`, {}, official.token);
     const returned = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
     await t.gql(`mutation { markReturned(personId: "${returned.id}", returnedOn: "2025-06-01") { status } }`, {}, official.token);
@@ -111,6 +119,8 @@ describe('erasure after the retention period', () => {
     expect(row!.erasedAt).not.toBeNull();
     const [report] = await db.select().from(statusReports).where(eq(statusReports.personId, gone.id));
     expect(report).toMatchObject({ note: null, phone: null, period: '2026-Q1' });
+    const [checked] = await db.select().from(supervisionChecks).where(eq(supervisionChecks.id, check.data!.recordSupervisionCheck.id));
+    expect(checked).toMatchObject({ evidence: ERASED_EVIDENCE, followUpNote: null, finding: 'KEPT' });
     const [stillThere] = await db.select().from(people).where(eq(people.id, recent.id));
     expect(stillThere!.erasedAt).toBeNull();
 
