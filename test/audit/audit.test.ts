@@ -1,7 +1,8 @@
 import { count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAudit, collectAudit, verifyAuditChain, writeAudit } from '../../src/audit/service';
-import { auditLog, users } from '../../src/db/schema';
+import { auditLog, people, users } from '../../src/db/schema';
+import { nextIdNumber, REGISTER } from '../helpers/registry';
 import { systemCaller } from '../../src/policy/actor';
 import { startTestServer, SEED, type TestServer } from '../helpers/server';
 
@@ -49,6 +50,21 @@ describe('audit log', () => {
     expect(again.errors?.[0]?.extensions.code).toBe('CONFLICT');
     expect(await auditCount()).toBe(before);
     expect(await db().select().from(users).where(eq(users.username, 'once'))).toHaveLength(1);
+  });
+
+  it('leaves nothing of a GraphQL mutation whose later write fails: no person, no dependant, no audit row', async () => {
+    const official = await t.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageWangji });
+    // The database refuses the second write of registerPerson (its dependant) after the person row was inserted.
+    await db().execute(sql`alter table dependants add constraint test_refuse_all check (false) not valid`);
+    try {
+      const before = await auditCount();
+      const r = await t.gql(REGISTER, { input: { name: '半途', idNumber: nextIdNumber(), homeVillageCode: SEED.villageWangji, dependants: [{ relation: 'CHILD', ageBand: 'AGE_6_11' }] } }, official.token);
+      expect(r.errors?.[0]?.extensions.code).toBe('INTERNAL_SERVER_ERROR');
+      expect(await auditCount()).toBe(before);
+      expect(await db().select().from(people).where(eq(people.name, '半途'))).toHaveLength(0);
+    } finally {
+      await db().execute(sql`alter table dependants drop constraint test_refuse_all`);
+    }
   });
 
   it('collects the entries of a batch step and writes them once at the end; a failed step leaves none', async () => {
