@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createUser, type NewUserInput } from '../../src/auth/service';
 import { loadConfig, type Config } from '../../src/config';
+import type { DestinationStream } from 'pino';
 import { createLogger } from '../../src/logger';
 import { systemCaller } from '../../src/policy/actor';
 import { Secrets } from '../../src/secrets';
@@ -32,7 +33,10 @@ export interface TestServer {
 
 let counter = 0;
 
-export async function startTestServer(env: Record<string, string> = {}, dbOpts: { onQuery?: (sql: string) => void } = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  dbOpts: { onQuery?: (sql: string) => void; logTo?: DestinationStream } = {},
+): Promise<TestServer> {
   const database = await openTestDatabase(dbOpts);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hl-srv-'));
   // The delivery worker is off unless a test turns it on; tests drive it with server.delivery.runOnce(). Partners
@@ -48,7 +52,7 @@ export async function startTestServer(env: Record<string, string> = {}, dbOpts: 
     ...env,
   });
   const secrets = Secrets.generate();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, dbOpts.logTo);
   let server = await startServer(config, { database, secrets, logger });
   let running = true;
 
