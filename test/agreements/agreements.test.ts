@@ -242,6 +242,35 @@ describe('mutual-commitment agreements', () => {
     }
   });
 
+  it('lists agreements by person, status, village and town within scope, paging with a cursor', async () => {
+    const other = await t.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageLiyushan });
+    const p = await register(t, other.token, { homeVillageCode: SEED.villageLiyushan });
+    const active = await activeAgreement(t, other.token, p.id, { validFrom: '2026-01-01' });
+    const q = await register(t, other.token, { homeVillageCode: SEED.villageLiyushan });
+    const drafted = await t.gql(CREATE, { input: { personId: q.id, cadence: 'MONTHLY', validFrom: '2026-02-01' } }, other.token);
+    const Q = `query($f: AgreementFilter, $first: Int, $after: String) { agreements(filter: $f, first: $first, after: $after) {
+      edges { node { id status person { id } } } pageInfo { hasNextPage endCursor } } }`;
+    const ids = async (f: Record<string, unknown>, token = other.token) => {
+      const r = await t.gql(Q, { f }, token);
+      expect(r.errors).toBeUndefined();
+      return (r.data!.agreements.edges as any[]).map((e) => e.node.id).sort();
+    };
+    expect(await ids({ villageCode: SEED.villageLiyushan })).toEqual([active.id, drafted.data!.createAgreement.id].sort());
+    expect(await ids({ villageCode: SEED.villageLiyushan, status: 'ACTIVE' })).toEqual([active.id]);
+    expect(await ids({ personId: q.id })).toEqual([drafted.data!.createAgreement.id]);
+    expect(await ids({ townCode: SEED.townWangji, status: 'DRAFT' }, supervisor.token)).toContain(drafted.data!.createAgreement.id);
+    // Paging: one at a time, the two pages together are the whole list, no repeats.
+    const first = await t.gql(Q, { f: { villageCode: SEED.villageLiyushan }, first: 1 }, other.token);
+    expect(first.data!.agreements.pageInfo.hasNextPage).toBe(true);
+    const second = await t.gql(Q, { f: { villageCode: SEED.villageLiyushan }, first: 1, after: first.data!.agreements.pageInfo.endCursor }, other.token);
+    const paged = [first, second].map((r) => r.data!.agreements.edges[0].node.id);
+    expect(paged.sort()).toEqual([active.id, drafted.data!.createAgreement.id].sort());
+    expect(second.data!.agreements.pageInfo.hasNextPage).toBe(false);
+    // Another village's official sees none of them, asking by person or by village.
+    expect(await ids({ personId: q.id }, official.token)).toEqual([]);
+    expect(code(await t.gql(Q, { f: { villageCode: SEED.villageLiyushan } }, official.token))).toBe('FORBIDDEN');
+  });
+
   it('has no field for money in its schema', async () => {
     const r = await t.gql(`{ __type(name: "Agreement") { fields { name } } }`);
     const names: string[] = r.data!.__type.fields.map((f: any) => f.name);
