@@ -3,6 +3,8 @@ import { count, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, inboundRecords, outboundRecords, seenTokens } from '../../src/db/schema';
 import { agreement, compact, FakePartner, partnerKey, REGISTER } from '../helpers/partner';
+import { createLogger } from '../../src/logger';
+import { startServer } from '../../src/server';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 const COOLDOWN_S = 2;
@@ -156,6 +158,19 @@ describe('transport authentication of /exchange/v1', () => {
     const statuses = await Promise.all(Array.from({ length: 6 }, () => call(bearer(twin)).then((r) => r.status)));
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
     expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+  });
+
+  it('refuses a replayed jti across two instances sharing one database', async () => {
+    const second = await startServer({ ...t.config, port: 0 }, { database: t.database, secrets: t.server.deps.secrets, logger: createLogger('silent') });
+    try {
+      const token = wuzhong.token();
+      const at = (url: string) => fetch(`${url}/exchange/v1/records`, { headers: { authorization: bearer(token) } }).then((r) => r.status);
+      const statuses = await Promise.all([t.url, second.url, t.url, second.url].map(at));
+      expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+      expect(statuses.filter((s) => s === 401)).toHaveLength(3);
+    } finally {
+      await second.close();
+    }
   });
 
   it('puts the reason in the audit log, as PARTNER once the signature verified and PUBLIC before', async () => {
