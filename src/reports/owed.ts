@@ -42,12 +42,12 @@ export function owes(term: { from: string; to: string | null }, p: Pick<Period, 
 
 /** skippedDraft in SQL, for a row alias of agreements. */
 export function skippedDraftSql(v: SQL): SQL {
-  return sql`(${v}.activated_at is null and ${v}.end_reason = 'DISCARDED')`;
+  return sql`(${v}.activated_at is null and coalesce(${v}.end_reason = 'DISCARDED', false))`;
 }
 
 /** continues in SQL, for a row alias of agreements and a date expression. */
 export function continuesSql(prev: SQL, successorFrom: SQL): SQL {
-  return sql`(${prev}.activated_at is not null and ${prev}.end_reason in ('REPLACED', 'EXPIRED') and (${prev}.valid_to is null or ${prev}.valid_to + 1 >= ${successorFrom}))`;
+  return sql`(${prev}.activated_at is not null and coalesce(${prev}.end_reason in ('REPLACED', 'EXPIRED'), false) and (${prev}.valid_to is null or ${prev}.valid_to + 1 >= ${successorFrom}))`;
 }
 
 /** continuedTermEnd in SQL (least skips a null validTo). */
