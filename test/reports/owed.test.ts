@@ -59,7 +59,7 @@ describe('the rule of periods owed across versions', () => {
       return got[i] !== continues(v, c.successorFrom) || skipped[i] !== skippedDraft(v);
     });
     expect(mismatches).toEqual([]);
-    // skipped outcomes occur: continued (replaced or expired, no gap) and not (a gap, a return home, a draft)
+    // both outcomes occur: continued (replaced or expired, no gap) and not (a gap, a return home, a draft)
     expect(got.filter((g) => g === true).length).toBeGreaterThan(50);
     expect(got.filter((g) => g === false).length).toBeGreaterThan(50);
     expect(skipped.filter((g) => g === true).length).toBeGreaterThan(0);
@@ -82,7 +82,7 @@ describe('the rule of periods owed across versions', () => {
     expect(cases.filter(({ p, term }, i) => got[i] !== owes(term, p))).toEqual([]);
     expect(got.filter((g) => g === true).length).toBeGreaterThan(500);
     expect(got.filter((g) => g === false).length).toBeGreaterThan(500);
-    // a term ending before it starts owes nothing, even the period holding skipped days
+    // a term ending before it starts owes nothing, even the period holding both days
     expect(owes({ from: '2026-02-15', to: '2026-01-31' }, { start: '2026-01-01', end: '2026-03-31' })).toBe(false);
   });
 });
