@@ -123,11 +123,12 @@ export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'
       where a.village_code in (select code from villages) and a.activated_at < ${afterAsOf}
     ),
     -- the core's walk (owedTerms): from each version activated by the reference day back over discarded drafts to
-    -- the version it follows; only later versions have one (few rows, read by primary key)
+    -- the version it follows. Only later versions have one: they are picked out in agreements_village_dates_idx
+    -- (version is in it) and only they are read from the table
     walk as (
-      select s.id as succ_id, s.valid_from as succ_from, a.previous_id as prev_id
-      from spans s join agreements a on a.id = s.id
-      where s.version > 1 and a.previous_id is not null
+      select a.id as succ_id, a.valid_from as succ_from, a.previous_id as prev_id
+      from agreements a
+      where a.village_code in (select code from villages) and a.activated_at < ${afterAsOf} and a.version > 1 and a.previous_id is not null
       union all
       select w.succ_id, w.succ_from, d.previous_id from walk w join agreements d on d.id = w.prev_id
       where ${skippedDraftSql(sql`d`)} and d.previous_id is not null
