@@ -70,6 +70,18 @@ beforeAll(async () => {
   activatedOn(a1, null, '2026-01-05');
   activatedOn(a2, a1, '2026-10-20');
   coreNextDue.W = await nextDueOf(a2);
+  // 王集村 too: the renewal of case 鲤鱼山村 below (signed 09-20), then home on 09-25, before Q3 ended: no longer
+  // bound on Q3's last day, so Q3 is not graded (the core asks nothing once no agreement is active) — the old term
+  // stays owed only while its chain of versions is in force.
+  const e = (await register(t, w, { homeVillageCode: W })).id;
+  const e1 = (await activeAgreement(t, w, e, { cadence: 'QUARTERLY', validFrom: '2026-01-01', validTo: '2026-09-30' })).id;
+  await firstHalf(w, e);
+  const e2 = await newVersion(w, 'renewAgreement', e1, 'cadence: QUARTERLY');
+  const home = await t.gql(`mutation { markReturned(personId: "${e}", returnedOn: "2026-09-25") { status } }`, {}, w);
+  if (home.errors) throw new Error(JSON.stringify(home.errors));
+  activatedOn(e1, null, '2026-01-05');
+  activatedOn(e2, e1, '2026-09-20');
+  recorded.push(['agreements', 'ended_at', `${e2}|2026-09-25`]);
 
   // 鲤鱼山村: quarterly for 2026-01-01..09-30, renewed from 10-01 and signed on 09-20, before the term ended.
   // Core: v1 owes Q3 (its term ends 09-30, the day before v2 starts); not reported: overdue. Old rule: v1 was
@@ -113,7 +125,7 @@ describe('reports owed across agreement versions', () => {
     const r = await t.gql(DASHBOARD, { p: '2026-Q4', asOf: PINNED_DAY }, (await t.user({ role: 'TOWN_SUPERVISOR', scope: SEED.townWangji })).token);
     expect(r.errors).toBeUndefined();
     expect(r.data!.supervisionDashboard.villages).toEqual([
-      // Q3, 09 on time; 10 overdue (old rule: 2 due, 1 on time)
+      // Q3, 09 on time; 10 overdue (old rule: 2 due, 1 on time); nothing for the person who came home
       { village: { code: W }, activeAgreements: 1, reportsDue: 3, reportsOnTime: 2, reportsOverdue: 1 },
       // Q3 overdue (old rule: nothing due)
       { village: { code: L }, activeAgreements: 1, reportsDue: 1, reportsOnTime: 0, reportsOverdue: 1 },
