@@ -1,8 +1,9 @@
 import { and, eq, gte, isNull, lte } from 'drizzle-orm';
 import type { Agreement } from '../agreements/ending';
 import { agreements } from '../agreements/tables';
-import { addDays, daysBetween } from '../calendar';
+import { daysBetween } from '../calendar';
 import type { Db } from '../db/client';
+import { continuedTermEnd, continues, skippedDraft } from './owed';
 import { nextDue, type NextDue } from './periods';
 import { statusReports } from './tables';
 
@@ -17,19 +18,15 @@ export interface Term {
  * without a gap (amended and replaced, or expired and renewed from the day after), so a period already due under an
  * older version is not dropped when a new one is signed. A replaced version owes only up to the day before its
  * successor starts; a discarded draft in between is skipped; a return home, a withdrawal or a gap starts afresh.
+ * The rule (continues, continuedTermEnd) is in ./owed.ts, shared with the supervision dashboard's SQL.
  */
 export function owedTerms(a: Agreement, versions: readonly Agreement[]): Term[] {
   const terms: Term[] = [{ cadence: a.cadence, from: a.validFrom, to: a.validTo }];
   let successor = a;
   for (let prev = versions.find((v) => v.id === a.previousId); prev; prev = versions.find((v) => v.id === prev!.previousId)) {
-    if (!prev.activatedAt) {
-      if (prev.endReason === 'DISCARDED') continue;
-      break;
-    }
-    if (prev.endReason !== 'REPLACED' && prev.endReason !== 'EXPIRED') break;
-    if (prev.validTo && addDays(prev.validTo, 1) < successor.validFrom) break;
-    const dayBefore = addDays(successor.validFrom, -1);
-    const to = prev.validTo && prev.validTo < dayBefore ? prev.validTo : dayBefore;
+    if (skippedDraft(prev)) continue;
+    if (!continues(prev, successor.validFrom)) break;
+    const to = continuedTermEnd(prev.validTo, successor.validFrom);
     if (to >= prev.validFrom) terms.push({ cadence: prev.cadence, from: prev.validFrom, to });
     successor = prev;
   }

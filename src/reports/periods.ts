@@ -1,5 +1,6 @@
 import { addDays } from '../calendar';
 import { isCovered } from './coverage';
+import { owes } from './owed';
 
 export { isCovered };
 
@@ -80,7 +81,8 @@ export function reportDueOn(period: Pick<Period, 'end'>, graceDays: number): str
 
 /**
  * The first cadence period, from the one containing `validFrom`, that no report covers. Undefined when every period
- * up to `validTo` is covered (nothing more is due under this agreement).
+ * up to `validTo` is covered (nothing more is due under this agreement). The periods walked are those owed under the
+ * term (owes, ./owed.ts).
  */
 export function nextDue(
   cadence: Cadence,
@@ -93,7 +95,7 @@ export function nextDue(
   let p = periodContaining(cadence, validFrom);
   // Bounded: reports can cover at most the periods that exist before the latest reported one, plus one.
   for (let i = 0; i < 10_000; i++) {
-    if (validTo && p.start > validTo) return undefined;
+    if (!owes({ from: validFrom, to: validTo }, p)) return undefined;
     if (!isCovered(p, reported)) return { period: p, dueOn: reportDueOn(p, graceDays) };
     p = nextPeriod(cadence, p);
   }

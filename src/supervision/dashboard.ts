@@ -12,6 +12,7 @@ import { requireDate } from '../people/validation';
 import type { Caller } from '../policy/actor';
 import { listScope, PolicyDenied, type Action } from '../policy/policy';
 import { allMonths, monthsInsideSql } from '../reports/coverage';
+import { continuedTermEndSql, continuesSql, owesSql, skippedDraftSql } from '../reports/owed';
 import { CADENCES, nextPeriod, parsePeriod, periodContaining, reportDueOn, type Cadence, type Period } from '../reports/periods';
 
 /** The period a dashboard covers and the day its figures are taken on (the period's end, or today if it has not ended). */
@@ -98,7 +99,6 @@ type FiguresRow = Omit<VillageFigures, 'reportsOverdue' | 'overdueRate' | 'openI
 /** The one statement behind villageFigures (apart from inquiries); exported so benchmarks can EXPLAIN it. */
 export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'>, townCode: string | null, w: FiguresWindow): SQL {
   const tz = config.timeZone;
-  const local = (col: SQL) => sql`((${col}) at time zone ${tz})::date`;
   // "recorded on or before day D (county time)" is "recorded before the first instant of D + 1": compared as
   // instants, the big tables' timestamps need no conversion row by row
   const dayAfter = (day: SQL) => sql`((${day} + 1)::timestamp at time zone ${tz})`;
@@ -115,22 +115,49 @@ export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'
   const afterAsOf = dayAfter(sql`${w.asOf}::date`);
   const villages = townCode ? sql`select code from divisions where level = 'VILLAGE' and parent_code = ${townCode}` : sql`select code from divisions where level = 'VILLAGE'`;
   return sql`
-    with villages as (${villages}),
+    with recursive villages as (${villages}),
     obligation_periods as (${periodRows}),
     spans as (
-      select a.id, a.person_id, a.village_code, a.cadence, a.valid_from, a.valid_to, a.activated_at, a.ended_at,
-        -- a first version replaced nothing: the history is read only for later versions (few)
-        a.version > 1 and exists (select 1 from agreement_events e where e.agreement_id = a.id and e.action = 'ACTIVATE' and e.details->>'replaced' is not null) as replaced_another
+      select a.id, a.person_id, a.village_code, a.cadence, a.valid_from, a.valid_to, a.version, a.ended_at
       from agreements a
       where a.village_code in (select code from villages) and a.activated_at < ${afterAsOf}
     ),
+    -- the core's walk (owedTerms): from each version activated by the reference day back over discarded drafts to
+    -- the version it follows. Only later versions have one: they are picked out in agreements_village_dates_idx
+    -- (version is in it) and only they are read from the table
+    walk as (
+      select a.id as succ_id, a.valid_from as succ_from, a.previous_id as prev_id
+      from agreements a
+      where a.village_code in (select code from villages) and a.activated_at < ${afterAsOf} and a.version > 1 and a.previous_id is not null
+      union all
+      select w.succ_id, w.succ_from, d.previous_id from walk w join agreements d on d.id = w.prev_id
+      where ${skippedDraftSql(sql`d`)} and d.previous_id is not null
+    ),
+    -- the versions continued by a later one, whose term then ends the day before it starts (src/reports/owed.ts)
+    links as (
+      select w.prev_id, w.succ_id, ${continuedTermEndSql(sql`p.valid_to`, sql`w.succ_from`)} as prev_to
+      from walk w join agreements p on p.id = w.prev_id
+      where ${continuesSql(sql`p`, sql`w.succ_from`)}
+    ),
+    -- how long the chain of versions a continued version belongs to stayed in force: its last version's end
+    chain_end as (
+      select l.prev_id as id, s.ended_at from links l join spans s on s.id = l.succ_id
+      where l.succ_id not in (select prev_id from links)
+      union all
+      select l.prev_id, c.ended_at from chain_end c join links l on l.succ_id = c.id
+    ),
+    terms as (
+      select s.person_id, s.village_code, s.cadence, s.valid_from as t_from,
+        case when l.prev_id is null then s.valid_to else l.prev_to end as t_to,
+        case when l.prev_id is null then s.ended_at else c.ended_at end as bound_until
+      from spans s left join links l on l.prev_id = s.id left join chain_end c on c.id = s.id
+    ),
     obligations as (
-      select distinct on (s.person_id, op.label) s.person_id, s.village_code, op.label, op.p_start, op.p_end, op.all_months, op.due_on, op.after_due
-      from spans s join obligation_periods op on op.cadence = s.cadence
-      where op.p_end >= case when s.replaced_another then greatest(s.valid_from, ${local(sql`s.activated_at`)}) else s.valid_from end
-        and (s.valid_to is null or op.p_start <= s.valid_to)
-        and (s.ended_at is null or s.ended_at >= op.after_end)
-      order by s.person_id, op.label
+      select distinct on (t.person_id, op.label) t.person_id, t.village_code, op.label, op.p_start, op.p_end, op.all_months, op.due_on, op.after_due
+      from terms t join obligation_periods op on op.cadence = t.cadence
+      where ${owesSql(sql`op.p_start`, sql`op.p_end`, sql`t.t_from`, sql`t.t_to`)}
+        and (t.bound_until is null or t.bound_until >= op.after_end)
+      order by t.person_id, op.label
     ),
     -- the reports that may grade these obligations, read once from status_reports_village_idx alone (a report
     -- carries its person's home village, which never changes), then matched to the obligations in one hash join

@@ -70,7 +70,7 @@ beforeAll(async () => {
   const p5 = await person(W, official.token); // in force at the end of Q3, withdrew today: Q3 overdue, not active
   await activeAgreement(t, official.token, p5, { cadence: 'QUARTERLY', validFrom: '2026-01-01' });
   await t.gql(`mutation { withdrawConsent(personId: "${p5}", kind: AGREEMENT) { kind } }`, {}, official.token);
-  const p6 = await person(W, official.token); // quarterly v1 reported Q3 on time, amended today to monthly (v2)
+  const p6 = await person(W, official.token); // quarterly v1 reported Q3 on time, amended today to monthly (v2, validFrom kept)
   const v1 = await activeAgreement(t, official.token, p6, { cadence: 'QUARTERLY', validFrom: '2026-01-01' });
   await report(official.token, p6, '2026-Q3', '2026-10-01');
   const v2 = (await t.gql(`mutation { amendAgreement(id: "${v1.id}", input: { cadence: MONTHLY }) { id } }`, {}, official.token)).data!.amendAgreement.id;
@@ -159,17 +159,20 @@ describe('supervision dashboard', () => {
     const d = r.data!.supervisionDashboard;
     expect(d).toMatchObject({ period: '2026-Q4', from: '2026-10-01', to: '2026-12-31', asOf: '2026-11-23', complete: false });
     expect(d.villages).toEqual([
-      // active: p1 p2 p3 p4 p6(v2). due: p1 p2 p5 p6 (Q3) + p3 (Sep, Oct) = 6; on time: p1, p3 Sep, p6 = 3.
+      // active: p1 p2 p3 p4 p6(v2). due: p1 p2 p5 (Q3) + p3 (Sep, Oct) + p6 (Sep, Oct) = 7; on time: p1, p3 Sep,
+      // p6 Sep (inside its Q3 report) = 3. p6's amendment kept validFrom 2026-01-01, so under the core's rule
+      // (owedTerms) v2's monthly cadence applies from January and v1 owes nothing more (its term would end the day
+      // before v2 starts); the dashboard's old rule graded Q3 under v1 and the months only from v2's activation.
       // inquiries past due on 11-23: the partner's due 11-10 and ours due 11-20 (the one due 11-15 was answered that day).
-      figures(W, { activeAgreements: 5, reportsDue: 6, reportsOnTime: 3, reportsOverdue: 3, overdueRate: 50, checksDone: 2, brokenCommitments: 1, openDepositComplaints: 1, openInquiriesPastDue: 2, ratingCount: 2, averageRating: 4.5 }),
+      figures(W, { activeAgreements: 5, reportsDue: 7, reportsOnTime: 3, reportsOverdue: 4, overdueRate: 57.1, checksDone: 2, brokenCommitments: 1, openDepositComplaints: 1, openInquiriesPastDue: 2, ratingCount: 2, averageRating: 4.5 }),
       // active: q1-q6. due: q2-q6 (Q3) = 5; on time: q2 (in and entered on the due day) and q6 (every month) = 2;
       // 3 of 5 overdue = 60% (by any overlapping report it would be 1 of 5 = 20%). One rating: below the minimum of
       // 2, hidden.
       figures(L, { activeAgreements: 6, reportsDue: 5, reportsOnTime: 2, reportsOverdue: 3, overdueRate: 60, checksDone: 0, brokenCommitments: 0, openDepositComplaints: 0, ratingCount: null, averageRating: null }),
       figures(D, { activeAgreements: 0, reportsDue: 0, reportsOnTime: 0, reportsOverdue: 0, overdueRate: null, checksDone: 0, brokenCommitments: 0, openDepositComplaints: 0, ratingCount: null, averageRating: null }),
     ]);
-    // 6 overdue of 11 due = 54.5%.
-    expect(d.totals).toEqual(figures(null, { activeAgreements: 11, reportsDue: 11, reportsOnTime: 5, reportsOverdue: 6, overdueRate: 54.5, checksDone: 2, brokenCommitments: 1, openDepositComplaints: 1, openInquiriesPastDue: 2, ratingCount: null, averageRating: null }));
+    // 7 overdue of 12 due = 58.3%.
+    expect(d.totals).toEqual(figures(null, { activeAgreements: 11, reportsDue: 12, reportsOnTime: 5, reportsOverdue: 7, overdueRate: 58.3, checksDone: 2, brokenCommitments: 1, openDepositComplaints: 1, openInquiriesPastDue: 2, ratingCount: null, averageRating: null }));
     expect(d.depositComplaints).toEqual(
       expect.arrayContaining([
         { description: '被要求交保证金', status: 'OPEN', resolution: null },
