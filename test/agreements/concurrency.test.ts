@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/audit/service';
 import { registryTransaction } from '../../src/people/transaction';
 import { engine, openTestDatabase } from '../helpers/db';
-import { raceOnPerson } from '../helpers/race';
+import { raceOnPeople } from '../helpers/race';
 import { activeAgreement, register, sign } from '../helpers/registry';
 import { SEED, startTestServer, type GqlResult, type TestServer } from '../helpers/server';
 
@@ -54,7 +54,7 @@ describe.runIf(engine === 'postgres')('concurrent changes to one person (Postgre
     await t.close();
   });
 
-  const race = (personId: string, first: () => Promise<GqlResult>, second: () => Promise<GqlResult>) => raceOnPerson(pg, personId, first, second);
+  const race = (personId: string, first: () => Promise<GqlResult>, second: () => Promise<GqlResult>) => raceOnPeople(pg, [personId], first, second);
 
   async function amendedPerson() {
     const p = await register(t, official.token, { homeVillageCode: SEED.villageWangji });

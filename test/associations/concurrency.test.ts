@@ -2,7 +2,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/audit/service';
 import { engine } from '../helpers/db';
-import { raceOnPerson } from '../helpers/race';
+import { raceOnPeople } from '../helpers/race';
 import { nextIdNumber, register } from '../helpers/registry';
 import { SEED, startTestServer, type TestServer } from '../helpers/server';
 
@@ -41,9 +41,9 @@ describe.runIf(engine === 'postgres')('association staff and an official changin
       staff.token,
     );
     const memberId = added.data!.addAssociationMember.id as string;
-    const [returned, updated] = await raceOnPerson(
+    const [returned, updated] = await raceOnPeople(
       pg,
-      p.id,
+      [p.id],
       () => t.gql(`mutation { markReturned(personId: "${p.id}", returnedOn: "2026-10-01") { status } }`, {}, official.token),
       () => t.gql(`mutation { updateAssociationMember(memberId: "${memberId}", input: { employer: "新厂" }) { id } }`, {}, staff.token),
     );
