@@ -7,6 +7,7 @@ import { AppError, badInput, conflict, notFound, requireUuid } from '../errors';
 import { grantConsentTx, withdrawOneTx, type ConsentMethod } from '../people/consent';
 import { isCountyCode } from '../people/identity';
 import { findPersonByIdNumber, loadPerson, type Person } from '../people/service';
+import { registryTransaction } from '../people/transaction';
 import { CONSENT_METHODS, people } from '../people/tables';
 import { optionalText, requireDate, requireName, requireResidentId } from '../people/validation';
 import { actorColumns, type Actor, type Caller } from '../policy/actor';
@@ -125,11 +126,19 @@ async function recordMembershipEvent(tx: Db, caller: Caller, membershipId: strin
   await tx.insert(membershipEvents).values({ membershipId, action, ...actorColumns(caller.actor), details: details ?? null });
 }
 
-/** Loads a membership and its person (both locked) and checks the caller may take the action on it. */
+/**
+ * Loads a membership and its person, both locked in the registry's lock order (see registryTransaction): the person
+ * first, then the membership, as return home and withdrawal (which end memberships) take them. Then checks the
+ * caller may take the action on it.
+ */
 export async function membershipForWrite(tx: Db, caller: Caller, memberId: string, action: Action, lifecycle: MembershipAction): Promise<MemberView> {
-  const [membership] = await tx.select().from(associationMembers).where(eq(associationMembers.id, requireUuid('memberId', memberId))).for('update');
+  const id = requireUuid('memberId', memberId);
+  const [ref] = await tx.select({ personId: associationMembers.personId }).from(associationMembers).where(eq(associationMembers.id, id));
+  if (!ref) throw notFound('AssociationMember', memberId);
+  // A membership never changes person, so the unlocked read above names the right row to lock first.
+  const person = await loadPerson(tx, ref.personId, { lock: true });
+  const [membership] = await tx.select().from(associationMembers).where(eq(associationMembers.id, id)).for('update');
   if (!membership) throw notFound('AssociationMember', memberId);
-  const person = await loadPerson(tx, membership.personId, { lock: true });
   authorize(caller.actor, action, memberTarget(membership, person));
   assertMembershipAllows(membership.status, lifecycle);
   return { membership, person };
@@ -171,7 +180,7 @@ export async function addMember(deps: Deps, caller: Caller, associationId: strin
   authorizeAssociation(caller.actor, 'member.add', requireUuid('associationId', associationId));
   const noMatch = new AppError('NOT_FOUND', NO_MATCH, { field: 'idNumber' });
   try {
-    return await deps.db.transaction(async (tx) => {
+    return await registryTransaction(deps, async (tx) => {
       const association = await loadAssociation(tx, associationId, true);
       assertAssociationAllows(association.status, 'ADD_MEMBER');
       const found = await findPersonByIdNumber(tx, deps.secrets, id.idNumber);
@@ -198,7 +207,7 @@ export async function addMember(deps: Deps, caller: Caller, associationId: strin
 
 export async function setMemberRole(deps: Deps, caller: Caller, memberId: string, role: MemberRole): Promise<MemberView> {
   if (!MEMBER_ROLES.includes(role)) throw badInput('role', 'MEMBER or VOLUNTEER');
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const m = await membershipForWrite(tx, caller, memberId, 'member.update', 'SET_ROLE');
     const [membership] = await tx.update(associationMembers).set({ role }).where(eq(associationMembers.id, m.membership.id)).returning();
     await recordMembershipEvent(tx, caller, m.membership.id, 'SET_ROLE', { role });
@@ -215,7 +224,7 @@ async function endMembershipTx(tx: Db, caller: Caller, m: Membership, reason: Le
 
 /** Leaving is one call: the membership ends and the membership consent is withdrawn with it. */
 export async function leaveAssociation(deps: Deps, caller: Caller, memberId: string): Promise<MemberView> {
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const m = await membershipForWrite(tx, caller, memberId, 'member.leave', 'LEAVE');
     const membership = await endMembershipTx(tx, caller, m.membership, 'LEFT');
     await withdrawOneTx(tx, caller, m.person.id, 'ASSOCIATION_MEMBERSHIP', m.membership.associationId);

@@ -3,6 +3,7 @@ import type { Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, isAppError, requireUuid, type AppError } from '../errors';
 import { applyContactChanges, loadPerson, validateContactChanges, type ContactChanges, type ValidContactChanges } from '../people/service';
+import { registryTransaction } from '../people/transaction';
 import type { Caller } from '../policy/actor';
 import { listScope, PolicyDenied } from '../policy/policy';
 import { membershipForWrite, type MemberView } from './service';
@@ -19,7 +20,7 @@ async function applyMemberUpdate(tx: Db, caller: Caller, memberId: string, chang
 /** Staff keep a member's phone, current place, employer and occupation current; audited with them as the actor. */
 export async function updateMember(deps: Deps, caller: Caller, memberId: string, input: ContactChanges): Promise<MemberView> {
   const changes = validateContactChanges('', input);
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const { view } = await applyMemberUpdate(tx, caller, memberId, changes);
     return { ...view, person: await loadPerson(tx, view.person.id) };
   });
@@ -48,7 +49,7 @@ async function updateOne(deps: Deps, caller: Caller, item: MemberUpdateItem, i: 
   try {
     const memberId = requireUuid(`items.${i}.memberId`, item.memberId);
     const changes = validateContactChanges(`items.${i}.`, item);
-    const { fields } = await deps.db.transaction((tx) => applyMemberUpdate(tx, caller, memberId, changes));
+    const { fields } = await registryTransaction(deps, (tx) => applyMemberUpdate(tx, caller, memberId, changes));
     return { memberId: item.memberId, ok: true, changedFields: fields, error: null };
   } catch (e) {
     if (e instanceof PolicyDenied) {

@@ -1,6 +1,7 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { collectAudit, writeAudit, type AuditEvent, type PendingAudit } from '../audit/service';
 import type { Deps } from '../deps';
+import { people } from '../people/tables';
 import { partnerSigningKey, type Partner } from '../partners/service';
 import type { Caller } from '../policy/actor';
 import { allowsInbound } from './agreement';
@@ -83,11 +84,19 @@ export async function receiveRecords(deps: Deps, caller: Caller, partner: Partne
   };
   // Signatures are checked all at once: WebCrypto verifies on the thread pool, so a batch uses every core.
   const checked = await Promise.all(batch.map((jws) => check(deps, partner, jws, lookup)));
+  const subjects = checked.map((c) => (c.ok ? deps.secrets.hmac(c.record.subject.idNumber) : undefined));
   return deps.db.transaction(async (tx) => {
+    // Lock order (see registryTransaction): a batch about several of our people locks them all first, in id order,
+    // as every multi-person change does; record by record, in the partner's order, two batches naming the same
+    // people in other orders deadlocked. Each record's applier then locks its person again (already held).
+    const ours = [...new Set(subjects.filter((h) => h !== undefined))];
+    if (ours.length > 1) {
+      await tx.select({ id: people.id }).from(people).where(and(inArray(people.idNumberHmac, ours), isNull(people.erasedAt))).orderBy(people.id).for('update');
+    }
     const receipts: Receipt[] = [];
     const audit: PendingAudit[] = [];
     const receipt = (event: AuditEvent) => audit.push({ caller, event });
-    for (const c of checked) {
+    for (const [i, c] of checked.entries()) {
       if (!c.ok) {
         receipts.push({ id: c.id, status: 'REJECTED', reason: c.reason });
         receipt(receiveEvent(c.id, 'DENIED', { reason: c.reason, detail: clip(c.detail) }));
@@ -95,7 +104,7 @@ export async function receiveRecords(deps: Deps, caller: Caller, partner: Partne
       }
       const { record } = c;
       const hash = contentHmac((v) => deps.secrets.hmac(v), c.payload);
-      const subjectIdHmac = deps.secrets.hmac(record.subject.idNumber);
+      const subjectIdHmac = subjects[i]!;
       try {
         // The record's services audit into `pending`, written with the batch's receipts at the end.
         const { result: status, pending } = await collectAudit(() => tx.transaction(async (sp) => {

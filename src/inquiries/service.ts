@@ -10,6 +10,8 @@ import { queueRecord } from '../exchange/outbox';
 import { transitionNotice } from '../notices/service';
 import { maskIdNumber } from '../people/identity';
 import { loadPerson } from '../people/service';
+import { people } from '../people/tables';
+import { registryTransaction } from '../people/transaction';
 import { optionalText, requireDate } from '../people/validation';
 import { actorColumns, type Caller } from '../policy/actor';
 import { authorize } from '../policy/policy';
@@ -136,7 +138,11 @@ export async function answerInquiry(deps: Deps, caller: Caller, id: string, resu
   if (!REPLY_RESULTS.includes(result)) throw badInput('result', 'VERIFIED, UNMATCHED or DECLINED');
   const answer = optionalText('answer', rawAnswer, 2000);
   if (!answer) throw badInput('answer', 'write the answer');
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
+    // Lock order (see registryTransaction): the person first, then the inquiry, as erasure (which clears the
+    // inquiries about the people it erases) takes them. An inquiry matched meanwhile locks its person below.
+    const [ref] = await tx.select({ personId: inquiries.personId }).from(inquiries).where(eq(inquiries.id, requireUuid('id', id)));
+    if (ref?.personId) await tx.select({ id: people.id }).from(people).where(eq(people.id, ref.personId)).for('update');
     const current = await lockInquiry(tx, caller, id);
     if (current.direction !== 'INBOUND') throw conflict('only inquiries from partner counties are answered here');
     requireInquiryTransition(current.direction, current.status, ANSWER_ACTION[result]);

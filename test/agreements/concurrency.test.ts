@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/audit/service';
 import { registryTransaction } from '../../src/people/transaction';
 import { engine, openTestDatabase } from '../helpers/db';
+import { raceOnPeople } from '../helpers/race';
 import { activeAgreement, register, sign } from '../helpers/registry';
 import { SEED, startTestServer, type GqlResult, type TestServer } from '../helpers/server';
-import { waitFor } from '../helpers/wait';
 
 const code = (r: GqlResult) => r.errors?.[0]?.extensions.code;
 
@@ -54,35 +54,7 @@ describe.runIf(engine === 'postgres')('concurrent changes to one person (Postgre
     await t.close();
   });
 
-  const waiting = async () => {
-    const [row] = await pg<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`;
-    return row!.n;
-  };
-
-  /**
-   * Holds the person's row so both operations queue behind it: `first` waits on the person, `second` then runs as
-   * far as it gets before waiting too. Taking the agreement (and the audit chain) before the person, as sign and
-   * amend once did, left `second` holding what `first` needs next: a deadlock as soon as the row was released.
-   */
-  async function race(personId: string, first: () => Promise<GqlResult>, second: () => Promise<GqlResult>) {
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => (locked = r));
-    const holder = pg.begin(async (tx) => {
-      await tx`select id from people where id = ${personId} for update`;
-      locked();
-      await released;
-    });
-    await isLocked;
-    const a = first();
-    await waitFor('the first operation to wait for the person', async () => (await waiting()) >= 1);
-    const b = second();
-    await waitFor('the second operation to wait', async () => (await waiting()) >= 2);
-    release();
-    await holder;
-    return Promise.all([a, b]);
-  }
+  const race = (personId: string, first: () => Promise<GqlResult>, second: () => Promise<GqlResult>) => raceOnPeople(pg, [personId], first, second);
 
   async function amendedPerson() {
     const p = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
