@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { admin } from '../helpers/cli';
 import { openTestDatabase, type TestDatabase } from '../helpers/db';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hl-cli-'));
@@ -11,15 +11,6 @@ afterAll(async () => {
   await database?.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
-
-function admin(env: NodeJS.ProcessEnv, ...args: string[]) {
-  try {
-    return { out: execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/admin.ts', ...args], { env, encoding: 'utf8', stdio: 'pipe' }), code: 0 };
-  } catch (e) {
-    const err = e as { stdout: string; stderr: string; status: number };
-    return { out: err.stdout + err.stderr, code: err.status };
-  }
-}
 
 describe('admin commands of the association and reminder modules', () => {
   it('checks association scopes when creating staff, and runs the reminder job for cron', async () => {

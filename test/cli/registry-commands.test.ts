@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +7,7 @@ import { loadConfig } from '../../src/config';
 import { rows } from '../../src/db/client';
 import { createLogger } from '../../src/logger';
 import { startServer } from '../../src/server';
+import { admin } from '../helpers/cli';
 import { openTestDatabase, type TestDatabase } from '../helpers/db';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hl-cli-'));
@@ -16,15 +16,6 @@ afterAll(async () => {
   await database?.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
-
-function admin(env: NodeJS.ProcessEnv, ...args: string[]) {
-  try {
-    return { out: execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/admin.ts', ...args], { env, encoding: 'utf8', stdio: 'pipe' }), code: 0 };
-  } catch (e) {
-    const err = e as { stdout: string; stderr: string; status: number };
-    return { out: err.stdout + err.stderr, code: err.status };
-  }
-}
 
 /** Runs `work` against the same database the commands use (PostgreSQL: this test's; PGlite: the data folder). */
 async function withServer<T>(work: (db: Awaited<ReturnType<typeof startServer>>['deps']['db']) => Promise<T>): Promise<T> {
