@@ -83,7 +83,7 @@ export async function sendInquiry(deps: Deps, caller: Caller, input: SendInquiry
   const today = protocolDate();
   const dueOn = input.dueOn ? requireDate('dueOn', input.dueOn) : undefined;
   if (dueOn && dueOn < today) throw badInput('dueOn', 'cannot be in the past');
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const s = await subjectForSending({ ...deps, db: tx }, caller, input);
     if (s.notice) await transitionNotice(tx, caller, s.notice, 'INQUIRE');
     const body = { purpose: input.purpose, question, urgency: input.urgency, ...(dueOn ? { dueOn } : {}) };

@@ -11,6 +11,7 @@ import type { ExchangedType } from '../exchange/record-types';
 import { noticeContactSet, transitionNotice, type IncomingNotice } from '../notices/service';
 import { applyContactChanges, personTarget, updatePerson, validateContactChanges, type Person } from '../people/service';
 import { SERVICE_NEEDS, type ServiceNeed } from '../people/tables';
+import { registryTransaction } from '../people/transaction';
 import { optionalMobile, optionalText, requireDate, requireNeeds, requirePlace, type PlaceInput } from '../people/validation';
 import type { Caller } from '../policy/actor';
 import { authorize } from '../policy/policy';
@@ -56,7 +57,7 @@ export interface DepartureInput {
  */
 export async function recordDeparture(deps: Deps, caller: Caller, personId: string, input: DepartureInput): Promise<{ person: Person; record: SentRecord }> {
   const leftOn = requireDate('leftOn', input.leftOn);
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const txDeps = { ...deps, db: tx };
     const s = await subjectForSending(txDeps, caller, { personId, partnerCountyCode: input.partnerCountyCode });
     const person = s.person!;
@@ -71,7 +72,6 @@ export async function recordDeparture(deps: Deps, caller: Caller, personId: stri
       ...(person.phone ? { phone: person.phone } : {}),
       agreement: { cadence: agreement.cadence, validTo: agreement.validTo },
     };
-    // queued (signed) before the person changes: the change audits, and the audit lock is held until commit
     const q = await queueRecord(txDeps, { partnerCode: s.partnerCode, type: 'DEPARTURE', subject: s.subject, body, personId: person.id });
     const updated = await updatePerson(txDeps, caller, person.id, { currentPlace: place, departureDate: leftOn });
     await appendAuditMany(tx, caller, [{ action: 'exchange.departure', targetType: 'Person', targetId: person.id, details: { partner: s.partnerCode, recordId: q.id } }, q.auditEvent]);
@@ -147,7 +147,7 @@ export async function sendNotification(deps: Deps, caller: Caller, input: Notifi
   const contact = input.contactUpdate ? contactBody(input.contactUpdate) : undefined;
   const service = input.serviceDelivered ? serviceBody(deps, input.serviceDelivered) : undefined;
   const recordId = newRecordId();
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const txDeps = { ...deps, db: tx };
     const s = await subjectForSending(txDeps, caller, input);
     const body =
@@ -157,7 +157,6 @@ export async function sendNotification(deps: Deps, caller: Caller, input: Notifi
       : s.notice ? reportBody(s.notice, input.statusReport!)
       : undefined;
     if (!body) throw badInput('statusReport', 'status reports go from the destination county to the home county; record our own residents’ reports with submitStatusReport');
-    // queued (signed) before the local change: changes audit, and the audit lock is held until commit
     const q = await queueRecord(txDeps, { id: recordId, partnerCode: s.partnerCode, type: KINDS[kind], subject: s.subject, body, personId: s.person?.id ?? null });
     if (s.person) {
       const person = s.person;
@@ -202,7 +201,7 @@ export async function recordNoticeArrival(deps: Deps, caller: Caller, noticeId: 
   const place = requirePlace('place', { countyCode: deps.config.countyCode, town: input.town, area: input.area });
   const employer = optionalText('employer', input.employer, 200) ?? undefined;
   const recordId = newRecordId();
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
     const txDeps = { ...deps, db: tx };
     const s = await subjectForSending(txDeps, caller, { noticeId });
     const notice = await transitionNotice(tx, caller, s.notice!, 'RECORD_ARRIVAL', { arrivedOn, arrivalRecordId: recordId, ...noticeContactSet({ place, employer }) });
