@@ -65,14 +65,8 @@ const written = async () => ({
   people: (await db().execute(sql`select string_agg(id || status || coalesce(phone, '') || coalesce(employer, ''), ',' order by id) as v from people`)) as unknown,
 });
 
-async function push(records: string[], from: FakePartner = wuzhong) {
-  const res = await fetch(`${t.url}/exchange/v1/records`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${from.token()}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ records }),
-  });
-  return { status: res.status, body: (await res.json()) as { receipts: { id: string; status: string; reason?: string }[] } };
-}
+const push = (records: string[], from: FakePartner = wuzhong) =>
+  from.pushTo(t.url, records) as Promise<{ status: number; body: { receipts: { id: string; status: string; reason?: string }[] } }>;
 const idOf = (jws: string) => JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()).id as string;
 const subject = (w: Who, name = w.name) => ({ idNumber: w.idNumber, name });
 const stored = async (id: string) => (await db().select().from(inboundRecords).where(eq(inboundRecords.id, id)))[0];

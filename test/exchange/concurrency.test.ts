@@ -38,14 +38,7 @@ describe.runIf(engine === 'postgres')('two partners pushing records about the sa
     return { id: p.id, subject: { idNumber, name } };
   }
 
-  async function push(from: FakePartner, records: string[]) {
-    const res = await fetch(`${t.url}/exchange/v1/records`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${from.token()}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ records }),
-    });
-    return { status: res.status, body: (await res.json()) as { receipts?: { status: string }[] } };
-  }
+  const push = (from: FakePartner, records: string[]) => from.pushTo(t.url, records) as Promise<{ status: number; body: { receipts?: { status: string }[] } }>;
 
   /**
    * Each batch first touches a person the test holds (c, d), then two people both batches name, in opposite orders.

@@ -36,14 +36,7 @@ const written = async () => ({
   outbound: (await db().select({ n: count() }).from(outboundRecords))[0]!.n,
 });
 
-async function push(records: unknown[], from: FakePartner = wuzhong, body: unknown = { records }) {
-  const res = await fetch(`${t.url}/exchange/v1/records`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${from.token()}`, 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const push = (records: unknown[], from: FakePartner = wuzhong, body: unknown = { records }) => from.pushTo(t.url, records, body);
 
 const stored = (issuer: string, id: string) =>
   db().select().from(inboundRecords).where(and(eq(inboundRecords.issuer, issuer), eq(inboundRecords.id, id)));

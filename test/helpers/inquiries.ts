@@ -21,8 +21,7 @@ export async function partnerInquiries(t: TestServer, adminToken: string) {
   /** The partner asks about a subject; the inquiry's id here (matched to the resident with that ID number, if any). */
   async function ask(subject: { idNumber: string; name: string }, dueOn: string): Promise<string> {
     const record = partner.record({ type: 'INQUIRY', subject, body: { ...BODIES.INQUIRY, dueOn } });
-    const res = await fetch(`${t.url}/exchange/v1/records`, { method: 'POST', headers: { authorization: `Bearer ${partner.token()}`, 'content-type': 'application/json' }, body: JSON.stringify({ records: [record] }) });
-    const { receipts } = (await res.json()) as { receipts: { id: string }[] };
+    const { receipts } = (await partner.pushTo(t.url, [record])).body as { receipts: { id: string }[] };
     const [row] = await db.select({ id: inquiries.id }).from(inquiries).where(eq(inquiries.recordId, receipts[0]!.id));
     if (!row) throw new Error(`no inquiry for ${JSON.stringify(receipts)}`);
     return row.id;

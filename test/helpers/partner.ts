@@ -151,6 +151,16 @@ export class FakePartner {
     return compact(header, payload, key.sign);
   }
 
+  /** POSTs a batch to a county's `/exchange/v1/records` with a fresh transport token (`body` as is when a string). */
+  async pushTo(url: string, records: unknown[], body: unknown = { records }): Promise<{ status: number; body: any }> {
+    const res = await fetch(`${url}/exchange/v1/records`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.token()}`, 'content-type': 'application/json' },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: res.status, body: await res.json() };
+  }
+
   close(): Promise<void> {
     this.server.closeAllConnections();
     return new Promise((resolve) => this.server.close(() => resolve()));

@@ -29,8 +29,7 @@ beforeAll(async () => {
   const b = await resident(shuanggou, SEED.villageShuanggou, '乙');
   const ask = (subject: { idNumber: string; name: string }, dueOn: string) => wuzhong.record({ type: 'INQUIRY', subject, body: { ...BODIES.INQUIRY, dueOn } });
   const records = [ask(a.subject, '2026-11-25'), ask(b.subject, '2026-12-10'), ask({ idNumber: nextIdNumber(), name: '丙' }, '2026-11-24')];
-  const res = await fetch(`${t.url}/exchange/v1/records`, { method: 'POST', headers: { authorization: `Bearer ${wuzhong.token()}`, 'content-type': 'application/json' }, body: JSON.stringify({ records }) });
-  const [ra, rb, rc] = ((await res.json()) as { receipts: { id: string }[] }).receipts.map((r) => r.id);
+  const [ra, rb, rc] = ((await wuzhong.pushTo(t.url, records)).body as { receipts: { id: string }[] }).receipts.map((r) => r.id);
   const all = (await t.gql(`{ inquiries(first: 200) { edges { node { id recordId } } } }`, {}, admin)).data!.inquiries.edges.map((e: any) => e.node);
   const byRecord = (id: string) => all.find((n: any) => n.recordId === id).id;
   ids.aIn = byRecord(ra!);

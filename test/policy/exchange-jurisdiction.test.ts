@@ -17,12 +17,7 @@ const ids: Record<string, string> = {};
 const tokens: Record<string, string> = {};
 
 async function push(records: string[]) {
-  const res = await fetch(`${t.url}/exchange/v1/records`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${wuzhong.token()}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ records }),
-  });
-  return (await res.json()) as { receipts: { id: string; status: string }[] };
+  return (await wuzhong.pushTo(t.url, records)).body as { receipts: { id: string; status: string }[] };
 }
 
 beforeAll(async () => {

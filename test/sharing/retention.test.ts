@@ -27,8 +27,7 @@ afterAll(async () => {
 
 const db = () => t.server.deps.db;
 async function push(records: string[]) {
-  const res = await fetch(`${t.url}/exchange/v1/records`, { method: 'POST', headers: { authorization: `Bearer ${wuzhong.token()}`, 'content-type': 'application/json' }, body: JSON.stringify({ records }) });
-  return ((await res.json()) as { receipts: { id: string; status: string }[] }).receipts.map((r) => r.id);
+  return ((await wuzhong.pushTo(t.url, records)).body as { receipts: { id: string; status: string }[] }).receipts.map((r) => r.id);
 }
 const ok = async (query: string) => {
   const r = await t.gql(query, {}, admin);

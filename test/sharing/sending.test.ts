@@ -147,7 +147,7 @@ describe('withdrawing consent to sharing', () => {
   it('lets the official decline a partner’s inquiry about someone who does not share with it, but not verify it', async () => {
     const p = await resident({ sharingCounties: ['320214'], validTo: '2027-12-31' }, '吴敏');
     const jws = wuzhong.record({ type: 'INQUIRY', subject: { idNumber: p.idNumber, name: p.name }, body: BODIES.INQUIRY });
-    await fetch(`${t.url}/exchange/v1/records`, { method: 'POST', headers: { authorization: `Bearer ${wuzhong.token()}`, 'content-type': 'application/json' }, body: JSON.stringify({ records: [jws] }) });
+    await wuzhong.pushTo(t.url, [jws]);
     const [inquiry] = await db().select().from(inquiries).where(eq(inquiries.personId, p.id));
     expect(inquiry).toMatchObject({ status: 'MATCHED', villageCode: SEED.villageWangji });
     await t.gql(`mutation { verifyInquiry(id: "${inquiry!.id}") { status } }`, {}, official);
@@ -164,10 +164,7 @@ describe('erasure', () => {
   it('strips every stored record about an erased person, both ways and unmatched ones too, and their inquiries and notes', async () => {
     const p = await resident(undefined, '郑华');
     await t.gql(DEPART, { p: p.id, i: departure }, official);
-    const push = async (records: string[]) =>
-      (await (
-        await fetch(`${t.url}/exchange/v1/records`, { method: 'POST', headers: { authorization: `Bearer ${wuzhong.token()}`, 'content-type': 'application/json' }, body: JSON.stringify({ records }) })
-      ).json()) as { receipts: { status: string }[] };
+    const push = async (records: string[]) => (await wuzhong.pushTo(t.url, records)).body as { receipts: { status: string }[] };
     const applied = wuzhong.record({ type: 'SERVICE_DELIVERED', subject: { idNumber: p.idNumber, name: p.name }, body: BODIES.SERVICE_DELIVERED });
     const unmatched = wuzhong.record({ type: 'CONTACT_UPDATE', subject: { idNumber: p.idNumber, name: '郑小华' }, body: BODIES.CONTACT_UPDATE });
     const asked = wuzhong.record({ type: 'INQUIRY', subject: { idNumber: p.idNumber, name: p.name }, body: BODIES.INQUIRY });
