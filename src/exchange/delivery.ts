@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { rows } from '../db/client';
 import type { Deps } from '../deps';
@@ -282,16 +283,27 @@ export class DeliveryWorker {
           .set({ status: 'DELIVERED', deliveredAt: sql`now()`, lastError: null, claimToken: null })
           .where(and(inArray(outboundRecords.id, delivered), held));
       }
+      // Failures and retries of one push mostly share their reason and attempt count: one statement per group.
+      const groups = new Map<string, { set: PgUpdateSetSource<typeof outboundRecords>; ids: string[] }>();
       for (const o of sorted) {
-        if (o.kind === 'failed') {
-          await tx.update(outboundRecords).set({ status: 'FAILED', lastError: o.reason, claimToken: null }).where(and(eq(outboundRecords.id, o.id), held));
-        } else if (o.kind === 'retry') {
-          const delay = retryDelayMs(o.attempts, retryBaseMs, retryMaxMs);
-          await tx
-            .update(outboundRecords)
-            .set({ nextAttemptAt: sql`now() + make_interval(secs => ${delay / 1000})`, lastError: o.error.slice(0, 200), claimToken: null })
-            .where(and(eq(outboundRecords.id, o.id), held));
-        }
+        if (o.kind === 'delivered') continue;
+        const delay = o.kind === 'retry' ? retryDelayMs(o.attempts, retryBaseMs, retryMaxMs) : 0;
+        const key = o.kind === 'failed' ? `failed|${o.reason}` : `retry|${delay}|${o.error.slice(0, 200)}`;
+        const group =
+          groups.get(key) ??
+          groups
+            .set(key, {
+              set:
+                o.kind === 'failed'
+                  ? { status: 'FAILED', lastError: o.reason, claimToken: null }
+                  : { nextAttemptAt: sql`now() + make_interval(secs => ${delay / 1000})`, lastError: o.error.slice(0, 200), claimToken: null },
+              ids: [],
+            })
+            .get(key)!;
+        group.ids.push(o.id);
+      }
+      for (const { set, ids } of groups.values()) {
+        await tx.update(outboundRecords).set(set).where(and(inArray(outboundRecords.id, ids), held));
       }
     });
   }

@@ -91,6 +91,28 @@ describe('delivery worker', () => {
     expect((await rowsOf(ids)).every((r) => r.claimToken === null)).toBe(true);
   });
 
+  it('records each receipt of a push: accepted delivered, each rejection failed with its own reason', async () => {
+    const ids = await queue(wuzhong, 4);
+    const reasons = [undefined, 'TYPE_NOT_ALLOWED', 'TYPE_NOT_ALLOWED', 'MALFORMED_BODY'];
+    wuzhong.onPush = (records) => {
+      const byId = new Map(ids.map((id, i) => [id, reasons[i]]));
+      const receipts = records.map((r) => {
+        const reason = byId.get(idOf(r));
+        return reason ? { id: idOf(r), status: 'REJECTED', reason } : { id: idOf(r), status: 'ACCEPTED' };
+      });
+      return { status: 200, body: JSON.stringify({ receipts }) };
+    };
+    await new DeliveryWorker(t.server.deps).runOnce();
+    const byId = new Map((await rowsOf(ids)).map((r) => [r.id, r]));
+    expect(ids.map((id) => [byId.get(id)!.status, byId.get(id)!.lastError])).toEqual([
+      ['DELIVERED', null],
+      ['FAILED', 'TYPE_NOT_ALLOWED'],
+      ['FAILED', 'TYPE_NOT_ALLOWED'],
+      ['FAILED', 'MALFORMED_BODY'],
+    ]);
+    expect((await rowsOf(ids)).every((r) => r.claimToken === null)).toBe(true);
+  });
+
   it('records nothing for a worker whose claim ran out and passed to another: only the holder marks the rows', async () => {
     const ids = await queue(wuzhong, 3);
     const first = gate<'ACCEPTED'>();
