@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { addDays, isIsoDate } from '../calendar';
 import { SERVICE_NEEDS } from '../people/tables';
 import { CADENCES, parsePeriod } from '../reports/periods';
+import { WORK_STATUSES } from '../reports/tables';
 import type { RecordType } from './record-types';
 
 /**
@@ -57,7 +58,6 @@ export const INQUIRY_PURPOSES = [
   'DOCUMENT_VERIFICATION',
 ] as const;
 
-export const WORK_STATUSES = ['EMPLOYED', 'SEEKING', 'NOT_WORKING'] as const;
 export const URGENCIES = ['URGENT', 'NORMAL'] as const;
 export const REPLY_RESULTS = ['VERIFIED', 'UNMATCHED', 'DECLINED'] as const;
 export const SUMMARY_STATUSES = ['AWAY', 'RETURNED'] as const;

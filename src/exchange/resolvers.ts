@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor, pageSize } from '../graphql/cursor';
+import { connection, decodeCursor, pageSize } from '../graphql/cursor';
 import type { Resolvers } from '../graphql/generated/types';
 import { listInbound, listOutbound, maskedSubjectOf, requeueOutbound, reverifyInbound, reverifyOutbound, storedSubject } from './monitor';
 import { resolveUnmatched } from './resolve';
@@ -15,20 +15,12 @@ export const exchangeResolvers: Resolvers = {
     exchangeOutbox: async (_, { filter, first, after }, { deps, caller }) => {
       const cursor = after ? (decodeCursor(after, isStrings(2)) as [string, string]) : undefined;
       const { rows, hasMore } = await listOutbound(deps, caller, filter ?? {}, pageSize(first, 200), cursor);
-      const cursorOf = (r: (typeof rows)[number]) => encodeCursor([r.createdAt.toISOString(), r.id]);
-      return {
-        edges: rows.map((node) => ({ cursor: cursorOf(node), node })),
-        pageInfo: { hasNextPage: hasMore, endCursor: rows.length ? cursorOf(rows[rows.length - 1]!) : null },
-      };
+      return connection(rows, hasMore, (r) => [r.createdAt.toISOString(), r.id]);
     },
     exchangeInbox: async (_, { filter, first, after }, { deps, caller }) => {
       const cursor = after ? (decodeCursor(after, isStrings(3)) as [string, string, string]) : undefined;
       const { rows, hasMore } = await listInbound(deps, caller, filter ?? {}, pageSize(first, 200), cursor);
-      const cursorOf = (r: (typeof rows)[number]) => encodeCursor([r.receivedAt.toISOString(), r.issuer, r.id]);
-      return {
-        edges: rows.map((node) => ({ cursor: cursorOf(node), node })),
-        pageInfo: { hasNextPage: hasMore, endCursor: rows.length ? cursorOf(rows[rows.length - 1]!) : null },
-      };
+      return connection(rows, hasMore, (r) => [r.receivedAt.toISOString(), r.issuer, r.id]);
     },
   },
   Mutation: {

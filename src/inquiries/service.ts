@@ -226,34 +226,6 @@ export async function listInquiries(deps: Deps, caller: Caller, f: InquiryFilter
   return { asOf, rows: rows.slice(0, first), hasMore: rows.length > first };
 }
 
-export interface PastDueScope {
-  /** The day to judge on (YYYY-MM-DD): inquiries due before it and still open. */
-  asOf: string;
-  villageCode?: string | null;
-  townCode?: string | null;
-}
-
-/**
- * Inquiries overdue on `asOf`, both directions: partners' inquiries we have not answered yet (our officials are
- * late) and ours the partner has not answered (the partner is late), soonest due first. Scoped to a village or a
- * town when given (inquiries about no person of ours, county level, only without a scope). For dashboards: the
- * caller decides who may see the figures (no policy check here); one range scan on a partial index of open ones.
- */
-export async function openInquiriesPastDue(db: Db, scope: PastDueScope): Promise<Inquiry[]> {
-  const asOf = requireDate('asOf', scope.asOf);
-  return db
-    .select()
-    .from(inquiries)
-    .where(
-      and(
-        pastDue(asOf),
-        scope.villageCode ? eq(inquiries.villageCode, scope.villageCode) : undefined,
-        scope.townCode ? eq(inquiries.townCode, scope.townCode) : undefined,
-      ),
-    )
-    .orderBy(asc(inquiries.dueOn), asc(inquiries.id));
-}
-
 export function inquiryHistory(db: Db, inquiryIds: readonly string[]): Promise<InquiryEvent[]> {
   return lookupMany(db, 'inquiry_history', inquiryIds, (d) =>
     d.select().from(inquiryEvents).where(anyOfIds(inquiryEvents.inquiryId)).orderBy(asc(inquiryEvents.id)).prepare('inquiry_history'),

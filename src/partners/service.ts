@@ -1,15 +1,14 @@
 import { and, asc, desc, eq, inArray, isNull, lt, ne, notInArray, or, sql } from 'drizzle-orm';
 import { importJWK, type CryptoKey } from 'jose';
 import { appendAudit } from '../audit/service';
-import { actorColumns } from '../policy/actor';
 import type { Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, conflict, notFound } from '../errors';
-import { protocolDate } from '../calendar';
 import type { VerificationKey } from '../exchange/envelope';
 import { EXCHANGED_TYPES, type ExchangedType } from '../exchange/record-types';
-import { isIsoDate } from '../calendar';
-import { systemCaller, type Caller } from '../policy/actor';
+import { isIsoDate, protocolDate } from '../calendar';
+import { actorColumns, systemCaller, type Caller } from '../policy/actor';
+import { isCountyCode } from '../people/identity';
 import { authorize } from '../policy/policy';
 import { hostProblem } from '../http/addresses';
 import { fetchJwks, parseJwks, type PartnerJwk } from './jwks';
@@ -40,15 +39,6 @@ export interface NewPartnerInput extends AgreementTerms {
   /** A pasted JWKS (air-gapped setups); without it the keys are fetched from `jwksUrl`. */
   jwks?: string | null;
   note?: string | null;
-}
-
-/** County administrators, or the operator's command line (a system actor, as for creating the first admin). */
-function authorizeManage(caller: Caller): void {
-  if (caller.actor.kind !== 'system') authorize(caller.actor, 'partner.manage');
-}
-
-function authorizeRead(caller: Caller): void {
-  if (caller.actor.kind !== 'system') authorize(caller.actor, 'partner.read');
 }
 
 // ---- validation ----
@@ -133,7 +123,7 @@ async function transition(
   action: PartnerAction,
   opts: { note?: string | null; set?: (current: Partner) => Partial<Partner>; keys?: { list: PartnerJwk[]; source: 'FETCHED' | 'PASTED' } } = {},
 ): Promise<Partner> {
-  authorizeManage(caller);
+  authorize(caller.actor, 'partner.manage');
   return deps.db.transaction(async (tx) => {
     const current = await lockPartner(tx, countyCode);
     const toStatus = nextPartnerStatus(current.status, action);
@@ -295,9 +285,9 @@ export async function partnerHistoricalKeys(db: Db, ids: readonly string[]): Pro
 // ---- the agreement's operations (county administrators) ----
 
 export async function registerPartner(deps: Deps, caller: Caller, input: NewPartnerInput): Promise<Partner> {
-  authorizeManage(caller);
+  authorize(caller.actor, 'partner.manage');
   const countyCode = input.countyCode.trim();
-  if (!/^\d{6}$/.test(countyCode)) throw badInput('countyCode', 'must be a 6-digit county code');
+  if (!isCountyCode(countyCode)) throw badInput('countyCode', 'must be a 6-digit county code (GB/T 2260)');
   if (countyCode === deps.config.countyCode) throw badInput('countyCode', 'is this county itself');
   const baseUrl = checkUrl(deps, 'baseUrl', input.baseUrl);
   const terms = termsChanges(deps, {}, { ...input, baseUrl, jwksUrl: input.jwksUrl ?? `${baseUrl}/.well-known/jwks.json` });
@@ -350,7 +340,7 @@ export async function renewPartner(deps: Deps, caller: Caller, countyCode: strin
 
 /** Fetches the partner's JWKS now (no cooldown: an administrator asked). */
 export async function refreshPartnerKeys(deps: Deps, caller: Caller, countyCode: string): Promise<Partner> {
-  authorizeManage(caller);
+  authorize(caller.actor, 'partner.manage');
   const partner = await getPartner(deps, caller, countyCode);
   const list = await fetchJwks(partner.jwksUrl, deps.config.exchange);
   return transition(deps, caller, countyCode, 'LOAD_KEYS', { keys: { list, source: 'FETCHED' } });
@@ -358,7 +348,7 @@ export async function refreshPartnerKeys(deps: Deps, caller: Caller, countyCode:
 
 /** Air-gapped partners: the JWKS as they handed it over, replacing the published set like a fetch would. */
 export async function pastePartnerKeys(deps: Deps, caller: Caller, countyCode: string, jwks: string, note?: string | null): Promise<Partner> {
-  authorizeManage(caller);
+  authorize(caller.actor, 'partner.manage');
   const list = await parseJwks(jwks);
   return transition(deps, caller, countyCode, 'LOAD_KEYS', { note, keys: { list, source: 'PASTED' } });
 }
@@ -366,7 +356,7 @@ export async function pastePartnerKeys(deps: Deps, caller: Caller, countyCode: s
 // ---- reads ----
 
 export async function listPartners(deps: Deps, caller: Caller, filter: { status?: PartnerStatus | null } = {}): Promise<Partner[]> {
-  authorizeRead(caller);
+  authorize(caller.actor, 'partner.read');
   return deps.db
     .select()
     .from(partners)
@@ -375,7 +365,7 @@ export async function listPartners(deps: Deps, caller: Caller, filter: { status?
 }
 
 export async function getPartner(deps: Deps, caller: Caller, countyCode: string): Promise<Partner> {
-  authorizeRead(caller);
+  authorize(caller.actor, 'partner.read');
   const row = await findPartner(deps.db, countyCode);
   if (!row) throw notFound('Partner', countyCode);
   return row;

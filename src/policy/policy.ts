@@ -66,8 +66,8 @@ const RULES = {
   'liaison.read': { roles: REGISTRY_READERS, within: 'county' },
   'liaison.manage': { roles: ADMIN, within: 'county', system: true },
 
-  'partner.read': { roles: ADMIN, within: 'county' },
-  'partner.manage': { roles: ADMIN, within: 'county' },
+  'partner.read': { roles: ADMIN, within: 'county', system: true },
+  'partner.manage': { roles: ADMIN, within: 'county', system: true },
   'exchange.read': { roles: ADMIN, within: 'county' },
   'exchange.manage': { roles: ADMIN, within: 'county' },
   'exchange.push': { roles: [], within: 'county', partners: true },
