@@ -40,8 +40,10 @@ export function isAppError(e: unknown): e is AppError {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+export const isUuid = (v: unknown): v is string => typeof v === 'string' && UUID.test(v);
+
 /** Ids are UUIDs; a malformed one is the caller's mistake (BAD_USER_INPUT), never a database error. */
 export function requireUuid(field: string, value: string): string {
-  if (!UUID.test(value)) throw badInput(field, 'not a valid id');
+  if (!isUuid(value)) throw badInput(field, 'not a valid id');
   return value.toLowerCase();
 }

@@ -1,6 +1,7 @@
 import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { collectAudit, writeAudit, type AuditEvent, type PendingAudit } from '../audit/service';
 import type { Deps } from '../deps';
+import { isUuid } from '../errors';
 import { people } from '../people/tables';
 import { partnerSigningKey, type Partner } from '../partners/service';
 import type { Caller } from '../policy/actor';
@@ -42,14 +43,13 @@ function refusedByDatabase(err: unknown): string | undefined {
   return undefined;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The id a rejected record claims, if it can be read at all: receipts are matched by position, this helps people. */
 function claimedId(jws: unknown): string | null {
   if (typeof jws !== 'string') return null;
   try {
     const id = (JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as { id?: unknown }).id;
-    return typeof id === 'string' && UUID.test(id) ? id : null;
+    return isUuid(id) ? id : null;
   } catch {
     return null;
   }

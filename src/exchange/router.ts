@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { and, eq, isNotNull } from 'drizzle-orm';
 import { auditStandalone } from '../audit/service';
 import type { Deps } from '../deps';
+import { isUuid } from '../errors';
 import { authorizePartner, PolicyDenied } from '../policy/policy';
 import { receiveRecords, MAX_RECORDS_PER_PUSH } from './inbox';
 import { lookupPerson } from './lookup';
@@ -12,7 +13,6 @@ import { requirePartner, type ExchangeLocals } from './transport';
 
 const DEFAULT_PULL_LIMIT = 100;
 const MAX_PULL_LIMIT = 500;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A request the protocol does not allow: 400 with a stable reason code (docs/exchange-protocol.md). */
 function badRequest(res: Response, reason: string): void {
@@ -81,7 +81,7 @@ export function exchangeRouter(deps: Deps): express.Router {
     const { partner, caller } = locals(res);
     authorizePartner(caller.actor, 'exchange.pull');
     const id = req.params.id;
-    if (!UUID.test(id)) return badRequest(res, 'MALFORMED_ID');
+    if (!isUuid(id)) return badRequest(res, 'MALFORMED_ID');
     const [issued] = await deps.db
       .select({ jwsEnc: outboundRecords.jwsEnc })
       .from(outboundRecords)

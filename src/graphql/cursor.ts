@@ -1,4 +1,4 @@
-import { badInput } from '../errors';
+import { badInput, isUuid } from '../errors';
 
 /** Opaque page cursors: base64url JSON of the sort key of the last row. */
 export function encodeCursor(key: unknown): string {
@@ -29,4 +29,4 @@ export function connection<T>(rows: T[], hasMore: boolean, keyOf: (row: T) => un
   return { edges, pageInfo: { hasNextPage: hasMore, endCursor: edges.length ? edges[edges.length - 1]!.cursor : null } };
 }
 
-export const isUuidCursor = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(v);
+export const isUuidCursor = isUuid;

@@ -2,7 +2,7 @@ import { and, asc, desc, eq, lt, ne, or, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/service';
 import { anyOfIds, lookupMany, type Db } from '../db/client';
 import type { Deps } from '../deps';
-import { badInput, notFound, requireUuid } from '../errors';
+import { badInput, isUuid, notFound, requireUuid } from '../errors';
 import type { RecordEnvelope } from '../exchange/envelope';
 import { maskIdNumber } from '../people/identity';
 import { actorColumns, type Caller } from '../policy/actor';
@@ -113,7 +113,7 @@ export interface NoticeFilter {
 
 export type NoticeCursor = [string, string];
 export const isNoticeCursor = (v: unknown): v is NoticeCursor =>
-  Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && !Number.isNaN(Date.parse(v[0])) && typeof v[1] === 'string' && /^[0-9a-f-]{36}$/.test(v[1]);
+  Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && !Number.isNaN(Date.parse(v[0])) && isUuid(v[1]);
 
 /** Newest first, keyset-paginated by (createdAt, id). */
 export async function listNotices(deps: Deps, caller: Caller, f: NoticeFilter, first: number, after?: NoticeCursor) {

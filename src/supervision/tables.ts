@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import type { Config } from '../config';
 import { bigint, date, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { agreements, commitmentItems } from '../agreements/tables';
 import { users } from '../auth/tables';
@@ -95,7 +96,7 @@ export type StoredVillageFigures = VillageFigures & { townCode: string | null };
  */
 export const quarterlyWarnings = pgTable('quarterly_warnings', {
   quarter: text().primaryKey(),
-  thresholds: jsonb().$type<{ overdueRatePercent: number; brokenCommitments: number; unansweredInquiries: number }>().notNull(),
+  thresholds: jsonb().$type<Config['warningThresholds']>().notNull(),
   villages: jsonb().$type<StoredVillageFigures[]>().notNull(),
   computedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
 });
