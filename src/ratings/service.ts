@@ -14,8 +14,8 @@ import type { Caller } from '../policy/actor';
 import { authorize, type Target } from '../policy/policy';
 import { scopeConditions } from '../policy/scope-sql';
 import { render, periodZh } from '../reminders/templates';
-import { NotifierError } from '../reminders/notifier';
-import { notifications } from '../reminders/tables';
+import { NotifierError, notifierChannel } from '../reminders/notifier';
+import { notificationKey, notifications, type Channel } from '../reminders/tables';
 import { getDivision } from '../jurisdiction/divisions';
 import { parsePeriod } from '../reports/periods';
 import { ratingSubmissions, serviceRatings, spentRatingTokens } from './tables';
@@ -45,7 +45,16 @@ export async function ratingLinkFor(deps: Deps, agreementId: string, period: str
 export const RATING_LINK_SLOT = '{link}';
 
 /** A rating invitation's text as stored in the outbox: everything but the link. */
-export function ratingInvitationBody(county: string, period: string): string {
+/**
+ * An invitation to rate a closed period of a person's agreement, whoever sends it (the daily job or an official):
+ * one per person and period. The link is signed when the message is sent, so the outbox never holds one.
+ */
+export function ratingInvitation(a: { personId: string; agreementId: string }, period: string, county: string, channel: Channel) {
+  const kind = 'RATING_INVITATION' as const;
+  return { dedupeKey: notificationKey(kind, a.personId, period), kind, channel, personId: a.personId, agreementId: a.agreementId, period, body: ratingInvitationBody(county, period) };
+}
+
+function ratingInvitationBody(county: string, period: string): string {
   return render('RATING_INVITATION', { county, period: periodZh(period), link: RATING_LINK_SLOT });
 }
 
@@ -92,15 +101,7 @@ export async function sendRatingInvitation(deps: Deps, caller: Caller, ref: { ag
     const county = (await getDivision(tx, deps.config.countyCode))?.name ?? '';
     const [queued] = await tx
       .insert(notifications)
-      .values({
-        dedupeKey: `RATING_INVITATION:${a.personId}:${period}`,
-        kind: 'RATING_INVITATION',
-        channel: deps.config.notifier === 'sms' ? 'SMS' : 'LOG',
-        personId: a.personId,
-        period,
-        agreementId: a.id,
-        body: ratingInvitationBody(county, period),
-      })
+      .values(ratingInvitation({ personId: a.personId, agreementId: a.id }, period, county, notifierChannel(deps.config)))
       .onConflictDoNothing({ target: notifications.dedupeKey })
       .returning({ id: notifications.id });
     if (!queued) throw conflict(`the person has already been invited to rate ${period}`);

@@ -76,6 +76,9 @@ export class SmsGatewayNotifier implements Notifier {
   }
 }
 
+/** The channel the configured notifier sends on (what messages for people are queued for). */
+export const notifierChannel = (config: Config): Notifier['channel'] => (config.notifier === 'sms' ? 'SMS' : 'LOG');
+
 export function createNotifier(config: Config, logger: Logger): Notifier {
   if (config.notifier === 'sms') return new SmsGatewayNotifier(config.smsGatewayUrl!, config.smsGatewayToken!, config.smsGatewayTimeoutMs);
   return new LogNotifier(logger);

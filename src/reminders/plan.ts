@@ -10,11 +10,11 @@ import { getDivision } from '../jurisdiction/divisions';
 import { people } from '../people/tables';
 import { systemCaller } from '../policy/actor';
 import { authorize } from '../policy/policy';
-import { ratingInvitationBody } from '../ratings/service';
+import { ratingInvitation } from '../ratings/service';
 import { CADENCES, lastClosedPeriod } from '../reports/periods';
 import { quarterFigures, warningReasons } from '../supervision/warning';
 import { dateZh, periodZh, render } from './templates';
-import { notifications, reminderRuns, type Channel, type NotificationKind } from './tables';
+import { notificationKey, notifications, reminderRuns, type Channel, type NotificationKind } from './tables';
 
 export const REMINDER_CALLER = systemCaller('reminders');
 
@@ -42,7 +42,7 @@ export function isoWeek(date: string): string {
   return `${year}-W${String(week).padStart(2, '0')}`;
 }
 
-const key = (kind: NotificationKind, recipient: string, period: string) => `${kind}:${recipient}:${period}`;
+const key = notificationKey;
 const notPlanned = (k: ReturnType<typeof sql>) => sql`not exists (select 1 from ${notifications} n where n.dedupe_key = ${k})`;
 
 /** People with an active agreement whose report is due within the window, or overdue: one reminder each per period. */
@@ -89,10 +89,7 @@ async function ratingInvitations(tx: Db, today: string, county: string, channel:
           notPlanned(sql`'RATING_INVITATION:' || ${agreements.personId}::text || ':' || ${closed.label}`),
         ),
       );
-    for (const r of rows) {
-      // the link is signed when the message is sent: the outbox never holds one (ratingInvitationText)
-      out.push({ dedupeKey: key('RATING_INVITATION', r.personId, closed.label), kind: 'RATING_INVITATION', channel, personId: r.personId, agreementId: r.agreementId, period: closed.label, body: ratingInvitationBody(county, closed.label) });
-    }
+    for (const r of rows) out.push(ratingInvitation(r, closed.label, county, channel));
   }
   return out;
 }

@@ -9,6 +9,9 @@ export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 export const NOTIFICATION_STATUSES = ['PENDING', 'SENDING', 'SENT', 'FAILED'] as const;
 export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
 /** INBOX: a registry user's in-app messages. LOG: the default for people (database and log). SMS: the gateway. */
+/** Once per kind, recipient and period: the outbox's unique key, whoever queues the message. */
+export const notificationKey = (kind: NotificationKind, recipient: string, period: string) => `${kind}:${recipient}:${period}`;
+
 export const CHANNELS = ['INBOX', 'LOG', 'SMS'] as const;
 export type Channel = (typeof CHANNELS)[number];
 

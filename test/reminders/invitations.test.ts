@@ -6,7 +6,7 @@ import { REMINDER_CALLER } from '../../src/reminders/plan';
 import { deliverPending } from '../../src/reminders/deliver';
 import { runReminders } from '../../src/reminders/service';
 import { ratingLinkFor } from '../../src/ratings/service';
-import { CapturingNotifier } from '../helpers/ratings';
+import { CapturingNotifier, INVITE } from '../helpers/ratings';
 import { activeAgreement, register, SUBMIT } from '../helpers/registry';
 import { SEED, startTestServer, type TestServer } from '../helpers/server';
 
@@ -71,6 +71,18 @@ describe('rating invitations from the reminder job', () => {
       const r = await t.gql(`mutation($t: String!) { submitRating(token: $t, score: 4) }`, { t: token });
       expect(r.errors).toBeUndefined();
     }
+  });
+
+  it('counts an official’s invitation and the job’s as one per person and period, whoever sent first', async () => {
+    const [monthlyAgreement] = await t.server.deps.db.select({ id: agreements.id }).from(agreements).where(eq(agreements.personId, people.monthly!));
+    // The job invited for October already: the official's invitation for it is refused.
+    const again = await t.gql(INVITE, { a: monthlyAgreement!.id, m: null, p: '2026-10' }, official.token);
+    expect(again.errors?.[0]?.extensions.code).toBe('CONFLICT');
+    // The official invites the quarterly person for Q1; it is queued under the same key the job uses.
+    const [quarterlyAgreement] = await t.server.deps.db.select({ id: agreements.id }).from(agreements).where(eq(agreements.personId, people.quarterly!));
+    expect((await t.gql(INVITE, { a: quarterlyAgreement!.id, m: null, p: '2026-Q1' }, official.token)).errors).toBeUndefined();
+    const [row] = await t.server.deps.db.select({ dedupeKey: notifications.dedupeKey }).from(notifications).where(and(eq(notifications.personId, people.quarterly!), eq(notifications.period, '2026-Q1'), eq(notifications.kind, 'RATING_INVITATION')));
+    expect(row!.dedupeKey).toBe(`RATING_INVITATION:${people.quarterly}:2026-Q1`);
   });
 
   it('takes the link out of invitations queued before links were signed at send time (migration 0016)', async () => {
