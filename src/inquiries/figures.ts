@@ -2,6 +2,7 @@ import { and, asc, eq, gte, inArray, isNull, lte, sql } from 'drizzle-orm';
 import { users } from '../auth/tables';
 import { addDays } from '../calendar';
 import { anyOf, arrayLiteral, rows, type Db } from '../db/client';
+import { can } from '../policy/policy';
 import { inquiries, OPEN_INQUIRY_STATUSES } from './tables';
 
 /**
@@ -67,13 +68,16 @@ export async function inquiriesNearDue(db: Db, asOf: string, days: number): Prom
   if (due.length === 0) return [];
   const villages = [...new Set(due.flatMap((i) => (i.villageCode ? [i.villageCode] : [])))];
   const staff = await db
-    .select({ id: users.id, role: users.role, scope: users.scope })
+    .select({ id: users.id, username: users.username, role: users.role, scope: users.scope })
     .from(users)
     .where(and(isNull(users.disabledAt), sql`(${users.role} = 'COUNTY_ADMIN' or (${users.role} = 'VILLAGE_OFFICIAL' and ${anyOf(users.scope, villages, 'text')}))`))
     .orderBy(asc(users.id));
-  const admins = staff.filter((u) => u.role === 'COUNTY_ADMIN').map((u) => u.id);
+  // Routing picks the village's officials first; the policy still has the last word on who may answer.
+  const mayAnswer = (u: (typeof staff)[number], villageCode: string | null) =>
+    can({ kind: 'user', userId: u.id, username: u.username, role: u.role, scope: u.scope }, 'inquiry.handle', villageCode ? { villageCode } : {});
+  const admins = staff.filter((u) => u.role === 'COUNTY_ADMIN' && mayAnswer(u, null)).map((u) => u.id);
   return due.flatMap((i) => {
-    const officials = staff.filter((u) => u.role === 'VILLAGE_OFFICIAL' && u.scope === i.villageCode).map((u) => u.id);
+    const officials = staff.filter((u) => u.role === 'VILLAGE_OFFICIAL' && u.scope === i.villageCode && mayAnswer(u, i.villageCode)).map((u) => u.id);
     return (officials.length > 0 ? officials : admins).map((userId) => ({ inquiryId: i.id, userId, dueOn: i.dueOn }));
   });
 }

@@ -145,7 +145,7 @@ export async function submitRating(deps: Deps, caller: Caller, token: string, sc
     });
     const [spent] = await tx
       .insert(spentRatingTokens)
-      .values({ jti: claims.jti, agreementId: a.id, personId: a.personId, period, expiresAt: claims.expiresAt })
+      .values({ jti: claims.jti, personId: a.personId, period, expiresAt: claims.expiresAt })
       .onConflictDoNothing()
       .returning({ jti: spentRatingTokens.jti });
     if (!spent) throw conflict('this rating link has already been used (one rating per person and period)');

@@ -1,5 +1,4 @@
 import { date, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { agreements } from '../agreements/tables';
 import { users } from '../auth/tables';
 import { people } from '../people/tables';
 
@@ -45,9 +44,6 @@ export const spentRatingTokens = pgTable(
   'spent_rating_tokens',
   {
     jti: text().primaryKey(),
-    agreementId: uuid()
-      .notNull()
-      .references(() => agreements.id, { onDelete: 'cascade' }),
     personId: uuid()
       .notNull()
       .references(() => people.id, { onDelete: 'cascade' }),
