@@ -1,8 +1,8 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { causeChain, codeOf, databaseError } from './db/errors';
 
 export type { Logger };
 
-const SQLSTATE = /^[0-9A-Z]{5}$/;
 /** postgres.js's own failures (CONNECTION_CLOSED, CONNECT_TIMEOUT, ...): names, never values. */
 const DRIVER_CODE = /^[A-Z][A-Z_]{5,40}$/;
 
@@ -12,22 +12,17 @@ const DRIVER_CODE = /^[A-Z][A-Z_]{5,40}$/;
  * for those only the SQLSTATE and the names of the constraint, table and column are kept.
  */
 export function safeError(err: unknown): Record<string, unknown> {
-  const chain: unknown[] = [];
-  for (let e: unknown = err; e && chain.length < 5; e = (e as { cause?: unknown }).cause) chain.push(e);
-  const db = chain.find((e) => typeof (e as { code?: unknown }).code === 'string' && SQLSTATE.test((e as { code: string }).code)) as
-    | { code: string; constraint_name?: string; constraint?: string; table_name?: string; table?: string; column_name?: string; column?: string; routine?: string }
-    | undefined;
+  const chain = causeChain(err);
+  const db = databaseError(err);
   if (db || chain.some((e) => e && typeof e === 'object' && 'params' in e)) {
-    const driver = chain.find((e) => typeof (e as { code?: unknown }).code === 'string' && DRIVER_CODE.test((e as { code: string }).code)) as
-      | { code: string }
-      | undefined;
+    const driver = db ? undefined : chain.map(codeOf).find((c) => c !== undefined && DRIVER_CODE.test(c));
     return {
       type: 'DatabaseError',
       sqlState: db?.code ?? null,
-      driverCode: db ? null : (driver?.code ?? null),
-      constraint: db?.constraint_name ?? db?.constraint ?? null,
-      table: db?.table_name ?? db?.table ?? null,
-      column: db?.column_name ?? db?.column ?? null,
+      driverCode: driver ?? null,
+      constraint: db?.constraint ?? null,
+      table: db?.table ?? null,
+      column: db?.column ?? null,
       routine: db?.routine ?? null,
     };
   }

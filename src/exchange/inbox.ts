@@ -1,5 +1,6 @@
 import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { collectAudit, writeAudit, type AuditEvent, type PendingAudit } from '../audit/service';
+import { databaseError } from '../db/errors';
 import type { Deps } from '../deps';
 import { isUuid } from '../errors';
 import { people } from '../people/tables';
@@ -32,15 +33,10 @@ type Checked =
 const REFUSED_DATA = /^2[23][0-9A-Z]{3}$/;
 
 function refusedByDatabase(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && REFUSED_DATA.test(code)) {
-      const c = e as { constraint_name?: string; constraint?: string; table_name?: string; table?: string; column_name?: string; column?: string };
-      // Names only: the database's message may quote the values (personal data).
-      return `SQLSTATE ${code} ${[c.table_name ?? c.table, c.column_name ?? c.column, c.constraint_name ?? c.constraint].filter(Boolean).join(' ')}`.trim();
-    }
-  }
-  return undefined;
+  const db = databaseError(err);
+  if (!db || !REFUSED_DATA.test(db.code)) return undefined;
+  // Names only: the database's message may quote the values (personal data).
+  return `SQLSTATE ${db.code} ${[db.table, db.column, db.constraint].filter(Boolean).join(' ')}`.trim();
 }
 
 

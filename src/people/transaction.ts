@@ -1,19 +1,17 @@
 import { PgTransaction } from 'drizzle-orm/pg-core';
 import { appendAuditMany, collectAudit, type PendingAudit } from '../audit/service';
 import type { Db } from '../db/client';
+import { databaseError } from '../db/errors';
 import type { Deps } from '../deps';
 import { conflict } from '../errors';
 
 /** PostgreSQL's deadlock_detected and serialization_failure: the transaction lost a race and may simply be run again. */
 const RETRYABLE = new Set(['40P01', '40001']);
 
-function sqlState(e: unknown): string | undefined {
-  for (let cur: unknown = e, depth = 0; cur && typeof cur === 'object' && depth < 4; cur = (cur as { cause?: unknown }).cause, depth++) {
-    const code = (cur as { code?: unknown }).code;
-    if (typeof code === 'string' && RETRYABLE.has(code)) return code;
-  }
-  return undefined;
-}
+const sqlState = (e: unknown): string | undefined => {
+  const code = databaseError(e)?.code;
+  return code && RETRYABLE.has(code) ? code : undefined;
+};
 
 /**
  * The transaction of a registry change (people, agreements, reports, consent). Two rules keep concurrent changes
