@@ -1,7 +1,7 @@
-import { and, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
-import type { PgColumn } from 'drizzle-orm/pg-core';
+import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/service';
 import { rows, type Db } from '../db/client';
+import { sortsBefore } from '../db/keyset';
 import type { Deps } from '../deps';
 import { conflict, notFound, requireUuid } from '../errors';
 import type { Caller } from '../policy/actor';
@@ -54,14 +54,6 @@ export async function deliveryStats(db: Db, partnerCodes: readonly string[]): Pr
 export interface RecordFilter {
   partnerCountyCode?: string | null;
   type?: string | null;
-}
-
-/** `(c1, c2, ...) < (v1, v2, ...)` in sort order: the rows after a keyset cursor when listing newest first. */
-function sortsBefore(columns: PgColumn[], values: unknown[]): SQL {
-  const [column, ...moreColumns] = columns;
-  const [value, ...moreValues] = values;
-  if (moreColumns.length === 0) return lt(column!, value);
-  return or(lt(column!, value), and(eq(column!, value), sortsBefore(moreColumns, moreValues)))!;
 }
 
 function page<R>(found: R[], first: number): { rows: R[]; hasMore: boolean } {

@@ -1,6 +1,7 @@
-import { and, asc, desc, eq, lt, ne, or, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, ne, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/service';
 import { anyOfIds, lookupMany, type Db } from '../db/client';
+import { sortsBefore } from '../db/keyset';
 import type { Deps } from '../deps';
 import { badInput, isUuid, notFound, requireUuid } from '../errors';
 import type { RecordEnvelope } from '../exchange/envelope';
@@ -125,10 +126,7 @@ export async function listNotices(deps: Deps, caller: Caller, f: NoticeFilter, f
     where.push(eq(t.status, f.status));
   }
   if (f.partnerCountyCode) where.push(eq(t.partnerCode, f.partnerCountyCode));
-  if (after) {
-    const at = new Date(after[0]);
-    where.push(or(lt(t.createdAt, at), and(eq(t.createdAt, at), lt(t.id, after[1]))));
-  }
+  if (after) where.push(sortsBefore([t.createdAt, t.id], [new Date(after[0]), after[1]]));
   const rows = await deps.db.select().from(t).where(and(...where)).orderBy(desc(t.createdAt), desc(t.id)).limit(first + 1);
   return { rows: rows.slice(0, first), hasMore: rows.length > first };
 }
