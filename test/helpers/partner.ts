@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { calculateJwkThumbprint, type JWK } from 'jose';
+import { startTestServer } from './server';
 
 /** A real key pair of a partner county, with full control over what gets signed (headers included). */
 export interface PartnerKeyPair {
@@ -184,5 +185,23 @@ export function agreement(p: { countyCode: string; jwksUrl: string; baseUrl: str
     inboundTypes: all,
     outboundTypes: all,
     ...overrides,
+  };
+}
+
+/** A county under test with one active partner county (吴中区, 320506) registered by one of its administrators. */
+export async function countyWithPartner(env: Record<string, string> = {}) {
+  const t = await startTestServer(env);
+  const admin = (await t.user({ role: 'COUNTY_ADMIN' })).token;
+  const partner = await FakePartner.start('320506', t.config.countyCode);
+  const r = await t.gql(REGISTER, { input: agreement(partner) }, admin);
+  if (r.errors) throw new Error(JSON.stringify(r.errors));
+  return {
+    t,
+    admin,
+    partner,
+    close: async () => {
+      await partner.close();
+      await t.close();
+    },
   };
 }

@@ -1,22 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agreement, FakePartner, REGISTER } from '../helpers/partner';
+import { countyWithPartner, type FakePartner } from '../helpers/partner';
 import { BODIES } from '../helpers/records';
 import { nextIdNumber } from '../helpers/registry';
-import { startTestServer, type TestServer } from '../helpers/server';
+import type { TestServer } from '../helpers/server';
 
 let t: TestServer;
 let admin: string;
 let wuzhong: FakePartner;
+let close: () => Promise<void>;
 beforeAll(async () => {
-  t = await startTestServer();
-  admin = (await t.user({ role: 'COUNTY_ADMIN' })).token;
-  wuzhong = await FakePartner.start('320506', t.config.countyCode);
-  await t.gql(REGISTER, { input: agreement(wuzhong) }, admin);
+  ({ t, admin, partner: wuzhong, close } = await countyWithPartner());
 });
-afterAll(async () => {
-  await wuzhong.close();
-  await t.close();
-});
+afterAll(() => close());
 
 const PAGE = `query($after: String) { incomingNotices(first: 2, after: $after) { edges { node { id subjectName } } pageInfo { hasNextPage endCursor } } }`;
 

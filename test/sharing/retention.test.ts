@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { incomingNotices, inboundRecords, inquiries, outboundRecords, servicesDelivered } from '../../src/db/schema';
 import { systemCaller } from '../../src/policy/actor';
 import { eraseExpiredExchangeData } from '../../src/sharing/retention';
-import { agreement, FakePartner, REGISTER } from '../helpers/partner';
+import { countyWithPartner, type FakePartner } from '../helpers/partner';
 import { BODIES } from '../helpers/records';
 import { nextIdNumber } from '../helpers/registry';
-import { startTestServer, type TestServer } from '../helpers/server';
+import type { TestServer } from '../helpers/server';
 
 /** What the exchange holds about partners' residents and about no one is kept only as long as needed. */
 let t: TestServer;
@@ -14,16 +14,11 @@ let admin: string;
 let wuzhong: FakePartner;
 const DAY = 86_400_000;
 
+let close: () => Promise<void>;
 beforeAll(async () => {
-  t = await startTestServer({ RETENTION_DAYS_AFTER_RETURN: '365' });
-  admin = (await t.user({ role: 'COUNTY_ADMIN' })).token;
-  wuzhong = await FakePartner.start('320506', t.config.countyCode);
-  await t.gql(REGISTER, { input: agreement(wuzhong) }, admin);
+  ({ t, admin, partner: wuzhong, close } = await countyWithPartner({ RETENTION_DAYS_AFTER_RETURN: '365' }));
 });
-afterAll(async () => {
-  await wuzhong.close();
-  await t.close();
-});
+afterAll(() => close());
 
 const db = () => t.server.deps.db;
 async function push(records: string[]) {

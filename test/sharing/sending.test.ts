@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inboundRecords, inquiries, outboundRecords, people, servicesDelivered } from '../../src/db/schema';
 import { eraseExpiredRecords } from '../../src/people/erasure';
 import { systemCaller } from '../../src/policy/actor';
-import { agreement, FakePartner, REGISTER } from '../helpers/partner';
+import { countyWithPartner, type FakePartner } from '../helpers/partner';
 import { BODIES } from '../helpers/records';
 import { activeAgreement, nextIdNumber, register } from '../helpers/registry';
-import { SEED, startTestServer, type TestServer } from '../helpers/server';
+import { SEED, type TestServer } from '../helpers/server';
 
 /**
  * What this county sends about its residents, and when it must not: consent to sharing with the county, its
@@ -19,17 +19,12 @@ let official: string;
 let wuzhong: FakePartner;
 const DAY = 86_400_000;
 
+let close: () => Promise<void>;
 beforeAll(async () => {
-  t = await startTestServer({ RETENTION_DAYS_AFTER_WITHDRAWAL: '30' });
-  admin = (await t.user({ role: 'COUNTY_ADMIN' })).token;
+  ({ t, admin, partner: wuzhong, close } = await countyWithPartner({ RETENTION_DAYS_AFTER_WITHDRAWAL: '30' }));
   official = (await t.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageWangji })).token;
-  wuzhong = await FakePartner.start('320506', t.config.countyCode);
-  await t.gql(REGISTER, { input: agreement(wuzhong) }, admin);
 });
-afterAll(async () => {
-  await wuzhong.close();
-  await t.close();
-});
+afterAll(() => close());
 
 const db = () => t.server.deps.db;
 async function resident(terms: Record<string, unknown> = { sharingCounties: ['320506'], validTo: '2027-12-31' }, name = '刘洋') {
