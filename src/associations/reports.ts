@@ -1,12 +1,9 @@
-import { eq } from 'drizzle-orm';
 import type { Deps } from '../deps';
-import { conflict, isAppError, notFound, requireUuid } from '../errors';
-import { loadPerson } from '../people/service';
+import { conflict, isAppError } from '../errors';
 import type { Caller } from '../policy/actor';
 import { authorize, can } from '../policy/policy';
 import { submitStatusReport, type StatusReportInput } from '../reports/service';
-import { memberTarget } from './service';
-import { associationMembers } from './tables';
+import { loadMemberView } from './service';
 
 export type MemberReportInput = Omit<StatusReportInput, 'personId' | 'arrival' | 'liaisonContactId'>;
 
@@ -24,10 +21,7 @@ export interface MemberReportReceipt {
  * tell them that report's id.
  */
 export async function submitMemberReport(deps: Deps, caller: Caller, memberId: string, input: MemberReportInput): Promise<MemberReportReceipt> {
-  const [membership] = await deps.db.select().from(associationMembers).where(eq(associationMembers.id, requireUuid('memberId', memberId)));
-  if (!membership) throw notFound('AssociationMember', memberId);
-  const person = await loadPerson(deps.db, membership.personId);
-  const target = memberTarget(membership, person);
+  const { person, target } = await loadMemberView(deps.db, memberId);
   authorize(caller.actor, 'report.write', target);
   try {
     const report = await submitStatusReport(deps, caller, { ...input, personId: person.id, arrival: 'ASSOCIATION' });

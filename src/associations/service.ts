@@ -144,11 +144,23 @@ export async function membershipForWrite(tx: Db, caller: Caller, memberId: strin
   return { membership, person };
 }
 
+/**
+ * A membership with its person and where it sits for the policy, read without locks: for reads, and for checks
+ * before a change made elsewhere (a report on the member's behalf, a rating invitation). No policy check here.
+ */
+export async function loadMemberView(db: Db, memberId: string, field = 'memberId'): Promise<MemberView & { target: Target }> {
+  const [row] = await db
+    .select({ membership: associationMembers, person: people })
+    .from(associationMembers)
+    .innerJoin(people, eq(people.id, associationMembers.personId))
+    .where(and(eq(associationMembers.id, requireUuid(field, memberId)), isNull(people.erasedAt)));
+  if (!row) throw notFound('AssociationMember', memberId);
+  return { ...row, target: memberTarget(row.membership, row.person) };
+}
+
 export async function getMember(deps: Deps, caller: Caller, memberId: string): Promise<MemberView> {
-  const [membership] = await deps.db.select().from(associationMembers).where(eq(associationMembers.id, requireUuid('id', memberId)));
-  if (!membership) throw notFound('AssociationMember', memberId);
-  const person = await loadPerson(deps.db, membership.personId);
-  authorize(caller.actor, 'member.read', memberTarget(membership, person));
+  const { membership, person, target } = await loadMemberView(deps.db, memberId, 'id');
+  authorize(caller.actor, 'member.read', target);
   return { membership, person };
 }
 

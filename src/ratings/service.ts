@@ -1,14 +1,12 @@
 import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { agreementInStatus } from '../agreements/ending';
 import { loadAgreement, type Agreement } from '../agreements/service';
-import { associationIdsOf, memberTarget } from '../associations/service';
-import { associationMembers } from '../associations/tables';
+import { associationIdsOf, loadMemberView } from '../associations/service';
 import { appendAudit } from '../audit/service';
 import { todayIn } from '../calendar';
 import type { Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, conflict, isAppError, notFound, requireUuid } from '../errors';
-import { loadPerson } from '../people/service';
 import { optionalText } from '../people/validation';
 import type { Caller } from '../policy/actor';
 import { authorize, type Target } from '../policy/policy';
@@ -81,9 +79,8 @@ async function ratedAgreement(deps: Deps, ref: { agreementId?: string | null; me
     const agreement = await loadAgreement(deps.db, ref.agreementId);
     return { agreement, target: { villageCode: agreement.villageCode, associationIds: await associationIdsOf(deps.db, agreement.personId) } };
   }
-  const [m] = await deps.db.select().from(associationMembers).where(eq(associationMembers.id, requireUuid('memberId', ref.memberId!)));
-  if (!m) throw notFound('AssociationMember', ref.memberId!);
-  return { agreement: await agreementInStatus(deps.db, m.personId, 'ACTIVE'), target: memberTarget(m, await loadPerson(deps.db, m.personId)) };
+  const { person, target } = await loadMemberView(deps.db, ref.memberId!);
+  return { agreement: await agreementInStatus(deps.db, person.id, 'ACTIVE'), target };
 }
 
 /**

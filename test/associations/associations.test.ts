@@ -230,6 +230,22 @@ describe('associations and their staff', () => {
     expect(feed[0]).toMatchObject({ person: { id: m.personId }, source: 'STATUS_REPORT:ASSOCIATION', actorRole: 'ASSOCIATION_STAFF', actor: { id: staffA.id } });
   });
 
+  it('reads a membership the same way on every path that names one: member page, report on their behalf, rating invitation', async () => {
+    const m = await member(staffA.token, assoc.a);
+    const paths = {
+      page: (id: string, token: string) => t.gql(`query($m: ID!) { associationMember(id: $m) { name } }`, { m: id }, token),
+      report: (id: string, token: string) => t.gql(`mutation($m: ID!) { submitMemberReport(memberId: $m, input: { period: "2026-09" }) { id } }`, { m: id }, token),
+      invite: (id: string, token: string) => t.gql(`mutation($m: ID!) { sendRatingInvitation(memberId: $m, period: "2026-Q3") { period } }`, { m: id }, token),
+    };
+    for (const [name, run] of Object.entries(paths)) {
+      const malformed = (await run('not-a-membership', staffA.token)).errors?.[0]?.extensions;
+      expect(malformed, name).toMatchObject({ code: 'BAD_USER_INPUT', field: name === 'page' ? 'id' : 'memberId' });
+      expect((await run('00000000-0000-4000-8000-000000000000', staffA.token)).errors?.[0]?.extensions.code, name).toBe('NOT_FOUND');
+      expect((await run(m.memberId, staffB.token)).errors?.[0]?.extensions.code, name).toBe('FORBIDDEN');
+    }
+    expect((await paths.page(m.memberId, staffA.token)).data?.associationMember.name).toBe('陈静');
+  });
+
   it('takes a member away from staff the moment they come home', async () => {
     const m = await member(staffA.token, assoc.a);
     expect((await t.gql(`{ associationMember(id: "${m.memberId}") { name } }`, {}, staffA.token)).data?.associationMember.name).toBe('陈静');
