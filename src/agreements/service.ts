@@ -10,7 +10,7 @@ import { authorize, can } from '../policy/policy';
 import { grantConsentTx, withdrawSharingExceptTx } from '../people/consent';
 import { isCountyCode } from '../people/identity';
 import { loadPerson, personTarget, type Person as PersonRow } from '../people/service';
-import { registryTransaction } from '../people/transaction';
+import { lockPersonThenRow, registryTransaction } from '../people/transaction';
 import { scopeConditions } from '../policy/scope-sql';
 import { people } from '../people/tables';
 import { optionalText, requireDate } from '../people/validation';
@@ -83,11 +83,10 @@ export async function loadAgreement(db: Db, id: string, lock = false): Promise<A
  * then the agreement. The person is returned even when erased; callers that start something new refuse that.
  */
 export async function lockAgreement(tx: Db, id: string): Promise<{ agreement: Agreement; person: PersonRow }> {
-  const [ref] = await tx.select({ personId: agreements.personId }).from(agreements).where(eq(agreements.id, requireUuid('id', id)));
-  if (!ref) throw notFound('Agreement', id);
-  // An agreement never changes person, so the unlocked read above names the right row to lock first.
-  const [person] = await tx.select().from(people).where(eq(people.id, ref.personId)).for('update');
-  return { person: person!, agreement: await loadAgreement(tx, id, true) };
+  const locked = await lockPersonThenRow(tx, agreements, requireUuid('id', id));
+  if (!locked) throw notFound('Agreement', id);
+  // every agreement has its person (never deleted, only erased)
+  return { agreement: locked.row, person: locked.person! };
 }
 
 function refuseErased(p: PersonRow): void {

@@ -7,7 +7,7 @@ import { AppError, badInput, conflict, notFound, requireUuid } from '../errors';
 import { grantConsentTx, withdrawOneTx, type ConsentMethod } from '../people/consent';
 import { isCountyCode } from '../people/identity';
 import { findPersonByIdNumber, loadPerson, type Person } from '../people/service';
-import { registryTransaction } from '../people/transaction';
+import { lockPersonThenRow, registryTransaction } from '../people/transaction';
 import { CONSENT_METHODS, people } from '../people/tables';
 import { optionalText, requireDate, requireName, requireResidentId } from '../people/validation';
 import { actorColumns, type Actor, type Caller } from '../policy/actor';
@@ -132,13 +132,11 @@ async function recordMembershipEvent(tx: Db, caller: Caller, membershipId: strin
  * caller may take the action on it.
  */
 export async function membershipForWrite(tx: Db, caller: Caller, memberId: string, action: Action, lifecycle: MembershipAction): Promise<MemberView> {
-  const id = requireUuid('memberId', memberId);
-  const [ref] = await tx.select({ personId: associationMembers.personId }).from(associationMembers).where(eq(associationMembers.id, id));
-  if (!ref) throw notFound('AssociationMember', memberId);
-  // A membership never changes person, so the unlocked read above names the right row to lock first.
-  const person = await loadPerson(tx, ref.personId, { lock: true });
-  const [membership] = await tx.select().from(associationMembers).where(eq(associationMembers.id, id)).for('update');
-  if (!membership) throw notFound('AssociationMember', memberId);
+  const locked = await lockPersonThenRow(tx, associationMembers, requireUuid('memberId', memberId));
+  // erasure deletes an erased person's memberships: a membership always has its person, never erased
+  if (!locked) throw notFound('AssociationMember', memberId);
+  const membership = locked.row;
+  const person = locked.person!;
   authorize(caller.actor, action, memberTarget(membership, person));
   assertMembershipAllows(membership.status, lifecycle);
   return { membership, person };

@@ -9,9 +9,8 @@ import { storedInboundSubject } from '../exchange/monitor';
 import { queueRecord } from '../exchange/outbox';
 import { transitionNotice } from '../notices/service';
 import { maskIdNumber } from '../people/identity';
-import { loadPerson } from '../people/service';
-import { people } from '../people/tables';
-import { registryTransaction } from '../people/transaction';
+import type { Person } from '../people/service';
+import { lockPersonThenRow, registryTransaction } from '../people/transaction';
 import { optionalText, requireDate } from '../people/validation';
 import { actorColumns, type Caller } from '../policy/actor';
 import { authorize } from '../policy/policy';
@@ -54,11 +53,15 @@ export async function transitionInquiry(tx: Db, caller: Caller, inquiry: Inquiry
 /** Where an inquiry sits for the policy: its person's village; county level (administrators) otherwise. */
 const inquiryTarget = (i: Pick<Inquiry, 'villageCode'>) => ({ villageCode: i.villageCode });
 
-async function lockInquiry(tx: Db, caller: Caller, id: string): Promise<Inquiry> {
-  const [row] = await tx.select().from(inquiries).where(eq(inquiries.id, requireUuid('id', id))).for('update');
-  if (!row) throw notFound('Inquiry', id);
-  authorize(caller.actor, 'inquiry.handle', inquiryTarget(row));
-  return row;
+/**
+ * Locks an inquiry for an action, in the registry's lock order: its person first (as erasure, which clears the
+ * inquiries about the people it erases, takes them), then the inquiry.
+ */
+async function lockInquiry(tx: Db, caller: Caller, id: string): Promise<{ inquiry: Inquiry; person: Person | undefined }> {
+  const locked = await lockPersonThenRow(tx, inquiries, requireUuid('id', id));
+  if (!locked) throw notFound('Inquiry', id);
+  authorize(caller.actor, 'inquiry.handle', inquiryTarget(locked.row));
+  return { inquiry: locked.row, person: locked.person };
 }
 
 // ---- outbound: we ask a partner ----
@@ -117,7 +120,7 @@ export async function sendInquiry(deps: Deps, caller: Caller, input: SendInquiry
 /** An action that changes nothing but the inquiry's status (and its history), audited as `inquiry.<action>`. */
 async function simpleAction(deps: Deps, caller: Caller, id: string, action: 'VERIFY' | 'CLOSE'): Promise<Inquiry> {
   return deps.db.transaction(async (tx) => {
-    const inquiry = await transitionInquiry(tx, caller, await lockInquiry(tx, caller, id), action);
+    const inquiry = await transitionInquiry(tx, caller, (await lockInquiry(tx, caller, id)).inquiry, action);
     await appendAudit(tx, caller, { action: `inquiry.${action.toLowerCase()}`, targetType: 'Inquiry', targetId: inquiry.id });
     return inquiry;
   });
@@ -139,14 +142,10 @@ export async function answerInquiry(deps: Deps, caller: Caller, id: string, resu
   const answer = optionalText('answer', rawAnswer, 2000);
   if (!answer) throw badInput('answer', 'write the answer');
   return registryTransaction(deps, async (tx) => {
-    // Lock order (see registryTransaction): the person first, then the inquiry, as erasure (which clears the
-    // inquiries about the people it erases) takes them. An inquiry matched meanwhile locks its person below.
-    const [ref] = await tx.select({ personId: inquiries.personId }).from(inquiries).where(eq(inquiries.id, requireUuid('id', id)));
-    if (ref?.personId) await tx.select({ id: people.id }).from(people).where(eq(people.id, ref.personId)).for('update');
-    const current = await lockInquiry(tx, caller, id);
+    const { inquiry: current, person } = await lockInquiry(tx, caller, id);
     if (current.direction !== 'INBOUND') throw conflict('only inquiries from partner counties are answered here');
     requireInquiryTransition(current.direction, current.status, ANSWER_ACTION[result]);
-    const person = current.personId ? await loadPerson(tx, current.personId, { lock: true }) : null;
+    if (person?.erasedAt) throw notFound('Person', person.id);
     if (person && result === 'VERIFIED') await requireSharingConsent(tx, person, current.partnerCode);
     // the reply names the person exactly as the partner's inquiry did
     const subject = await storedInboundSubject({ ...deps, db: tx }, current.partnerCode, current.recordId);
