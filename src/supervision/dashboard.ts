@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, isNull, lte, or, sql, type Column, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, or, sql, type SQL } from 'drizzle-orm';
 import type { DepositComplaint } from '../agreements/complaints';
 import { depositComplaints } from '../agreements/tables';
 import { addDays, todayIn } from '../calendar';
@@ -96,23 +96,41 @@ export function ratedPeriods(w: FiguresWindow): string[] {
 
 type FiguresRow = Omit<VillageFigures, 'reportsOverdue' | 'overdueRate' | 'openInquiriesPastDue' | 'ratingCount'> & { ratingCount: number };
 
+/**
+ * "Recorded on or before day D (county time)" is "recorded before the first instant of D + 1": compared as instants,
+ * the big tables' timestamps need no conversion row by row.
+ */
+const dayAfter = (tz: string, day: SQL) => sql`((${day} + 1)::timestamp at time zone ${tz})`;
+
+/**
+ * The deposit complaints the figures and the list take on a reference day, from dated facts: `known`, reported and
+ * recorded by that day; `open`, not resolved by that day's end in the county (a complaint resolved at 23:30 county
+ * time is closed that day, though it is still the afternoon in UTC).
+ */
+function complaintsOn(tz: string, asOf: string): { known: SQL; open: SQL } {
+  const after = dayAfter(tz, sql`${asOf}::date`);
+  const c = depositComplaints;
+  return {
+    known: sql`${c.reportedOn} <= ${asOf}::date and ${c.createdAt} < ${after}`,
+    open: sql`(${c.resolvedAt} is null or ${c.resolvedAt} >= ${after})`,
+  };
+}
+
 /** The one statement behind villageFigures (apart from inquiries); exported so benchmarks can EXPLAIN it. */
 export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'>, townCode: string | null, w: FiguresWindow): SQL {
   const tz = config.timeZone;
-  // "recorded on or before day D (county time)" is "recorded before the first instant of D + 1": compared as
-  // instants, the big tables' timestamps need no conversion row by row
-  const dayAfter = (day: SQL) => sql`((${day} + 1)::timestamp at time zone ${tz})`;
   const obligations = obligationPeriods(w, config.reportGraceDays);
   const rated = ratedPeriods(w);
   const periodRows = obligations.length
     ? sql`select * from (values ${sql.join(
         obligations.map(
-          (o) => sql`(${o.cadence}, ${o.period.label}, ${o.period.start}::date, ${o.period.end}::date, ${allMonths(o.period)}::int, ${o.dueOn}::date, ${dayAfter(sql`${o.period.end}::date`)}, ${dayAfter(sql`${o.dueOn}::date`)})`,
+          (o) => sql`(${o.cadence}, ${o.period.label}, ${o.period.start}::date, ${o.period.end}::date, ${allMonths(o.period)}::int, ${o.dueOn}::date, ${dayAfter(tz, sql`${o.period.end}::date`)}, ${dayAfter(tz, sql`${o.dueOn}::date`)})`,
         ),
         sql`, `,
       )}) as v(cadence, label, p_start, p_end, all_months, due_on, after_end, after_due)`
     : sql`select null::text as cadence, null::text as label, null::date as p_start, null::date as p_end, null::int as all_months, null::date as due_on, null::timestamptz as after_end, null::timestamptz as after_due where false`;
-  const afterAsOf = dayAfter(sql`${w.asOf}::date`);
+  const afterAsOf = dayAfter(tz, sql`${w.asOf}::date`);
+  const complaints = complaintsOn(tz, w.asOf);
   const villages = townCode ? sql`select code from divisions where level = 'VILLAGE' and parent_code = ${townCode}` : sql`select code from divisions where level = 'VILLAGE'`;
   return sql`
     with recursive villages as (${villages}),
@@ -203,8 +221,7 @@ export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'
     left join (
       select village_code, count(*) as open
       from deposit_complaints
-      where village_code in (select code from villages) and reported_on <= ${w.asOf}::date and created_at < ${afterAsOf}
-        and (resolved_at is null or resolved_at >= ${afterAsOf})
+      where village_code in (select code from villages) and ${complaints.known} and ${complaints.open}
       group by village_code
     ) dc on dc.village_code = v.code
     left join (
@@ -274,18 +291,11 @@ export function townInScope(caller: Caller, action: Action, townCode: string | n
  * resolution as it stands now.
  */
 export async function dashboardComplaints(deps: Deps, townCode: string, w: FiguresWindow): Promise<DepositComplaint[]> {
-  const day = (col: Column) => sql`(${col} at time zone ${deps.config.timeZone})::date`;
+  const complaints = complaintsOn(deps.config.timeZone, w.asOf);
   return deps.db
     .select()
     .from(depositComplaints)
-    .where(
-      and(
-        eq(depositComplaints.townCode, townCode),
-        lte(depositComplaints.reportedOn, w.asOf),
-        sql`${day(depositComplaints.createdAt)} <= ${w.asOf}::date`,
-        or(gte(depositComplaints.reportedOn, w.start), isNull(depositComplaints.resolvedAt), sql`${day(depositComplaints.resolvedAt)} > ${w.asOf}::date`),
-      ),
-    )
+    .where(and(eq(depositComplaints.townCode, townCode), complaints.known, or(gte(depositComplaints.reportedOn, w.start), complaints.open)))
     .orderBy(desc(depositComplaints.reportedOn), desc(depositComplaints.createdAt))
     .limit(500);
 }
