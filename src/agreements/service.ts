@@ -2,7 +2,7 @@ import { and, asc, desc, eq, max, sql, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/service';
 import { users } from '../auth/tables';
 import { addDays, todayIn } from '../calendar';
-import { anyOfIds, lookupMany, type Db } from '../db/client';
+import { anyOf, anyOfIds, lookupMany, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, conflict, notFound, requireUuid } from '../errors';
 import type { Caller } from '../policy/actor';
@@ -269,21 +269,22 @@ export async function endAgreement(deps: Deps, caller: Caller, id: string, reaso
 export async function expireAgreements(deps: Deps, caller: Caller, asOf: string): Promise<number> {
   authorize(caller.actor, 'agreement.expire');
   requireDate('asOf', asOf);
+  const expiring = and(eq(agreements.status, 'ACTIVE'), sql`${agreements.validTo} < ${asOf}`);
   return registryTransaction(deps, async (tx) => {
-    const due = await tx
-      .select({ id: agreements.id })
+    const due = await tx.select({ id: agreements.id, personId: agreements.personId }).from(agreements).where(expiring);
+    if (due.length === 0) return 0;
+    // Lock order, set-based: all their people first, in id order (as the inbox locks a batch's people), then the
+    // agreements, read again under the lock (one may have ended or been renewed since the read above).
+    const personIds = [...new Set(due.map((d) => d.personId))];
+    await tx.select({ id: people.id }).from(people).where(anyOf(people.id, personIds)).orderBy(asc(people.id)).for('update');
+    const locked = await tx
+      .select()
       .from(agreements)
-      .where(and(eq(agreements.status, 'ACTIVE'), sql`${agreements.validTo} < ${asOf}`))
-      .orderBy(asc(agreements.personId));
-    let n = 0;
-    for (const { id } of due) {
-      // Person first, then the agreement; it may have changed since the unlocked read.
-      const { agreement: a } = await lockAgreement(tx, id);
-      if (a.status !== 'ACTIVE' || !a.validTo || a.validTo >= asOf) continue;
-      await endAgreementTx(tx, caller, a, 'EXPIRED');
-      n += 1;
-    }
-    return n;
+      .where(and(anyOf(agreements.id, due.map((d) => d.id)), expiring))
+      .orderBy(asc(agreements.personId), asc(agreements.id))
+      .for('update');
+    for (const a of locked) await endAgreementTx(tx, caller, a, 'EXPIRED');
+    return locked.length;
   });
 }
 
