@@ -1,7 +1,7 @@
-import { and, asc, desc, eq, inArray, isNull, lt, ne, notInArray, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, lt, ne, notInArray, or, sql } from 'drizzle-orm';
 import { importJWK, type CryptoKey } from 'jose';
 import { appendAudit } from '../audit/service';
-import type { Db } from '../db/client';
+import { anyOfIds, lookupMany, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, conflict, notFound } from '../errors';
 import type { VerificationKey } from '../exchange/envelope';
@@ -377,14 +377,18 @@ export async function findPartner(db: Db, countyCode: string): Promise<Partner |
   return row;
 }
 
-export async function keysOfPartners(db: Db, countyCodes: readonly string[]): Promise<PartnerKey[]> {
-  if (countyCodes.length === 0) return [];
-  return db.select().from(partnerKeys).where(inArray(partnerKeys.countyCode, [...countyCodes])).orderBy(asc(partnerKeys.firstSeenAt));
+/** Batch: the keys of these partners, oldest first. */
+export function keysOfPartners(db: Db, countyCodes: readonly string[]): Promise<PartnerKey[]> {
+  return lookupMany(db, 'partner_keys_of', countyCodes, (d) =>
+    d.select().from(partnerKeys).where(anyOfIds(partnerKeys.countyCode, 'text')).orderBy(asc(partnerKeys.firstSeenAt)).prepare('partner_keys_of'),
+  );
 }
 
-export async function historyOfPartners(db: Db, countyCodes: readonly string[]): Promise<PartnerHistoryEntry[]> {
-  if (countyCodes.length === 0) return [];
-  return db.select().from(partnerHistory).where(inArray(partnerHistory.countyCode, [...countyCodes])).orderBy(desc(partnerHistory.id));
+/** Batch: the history of these partners, newest first. */
+export function historyOfPartners(db: Db, countyCodes: readonly string[]): Promise<PartnerHistoryEntry[]> {
+  return lookupMany(db, 'partner_history_of', countyCodes, (d) =>
+    d.select().from(partnerHistory).where(anyOfIds(partnerHistory.countyCode, 'text')).orderBy(desc(partnerHistory.id)).prepare('partner_history_of'),
+  );
 }
 
 /** Remembers the last time the partner called us ('seen') or accepted a push of ours ('reached'). */
