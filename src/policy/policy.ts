@@ -85,7 +85,7 @@ const RULES = {
   /** Contact updates through the association channel; officials edit their people with person.write. */
   'member.update': { roles: ['ASSOCIATION_STAFF'], within: 'record' },
 
-  /** Rating links: the person's official, staff of an association the person belongs to, the reminder job. */
+  /** Rating links: the person's official (by agreement), staff of the person's association (by membership), the reminder job. */
   'ratingLink.issue': { roles: MEMBER_KEEPERS, within: 'record', system: true },
   /** Averages and counts (large enough groups only). */
   'rating.read': { roles: REGISTRY_READERS, within: 'record' },
@@ -192,10 +192,13 @@ export function can(actor: Actor, action: string, target: Target = {}): boolean 
   return rule.within === 'county' || covers(jurisdictionOf(actor), target);
 }
 
-/** Throws UNAUTHENTICATED for an anonymous caller, FORBIDDEN when the rule says no (or there is no rule). */
-export function authorize(actor: Actor, action: Action, target: Target = {}): void {
+/**
+ * Throws UNAUTHENTICATED for an anonymous caller, FORBIDDEN when the rule says no (or there is no rule), with
+ * `refusal` as the message when the caller should learn which way is theirs.
+ */
+export function authorize(actor: Actor, action: Action, target: Target = {}, refusal = `Not allowed to ${action}`): void {
   if (actor.kind === 'anonymous') throw unauthenticated();
-  if (!can(actor, action, target)) throw new PolicyDenied(action, `Not allowed to ${action}`);
+  if (!can(actor, action, target)) throw new PolicyDenied(action, refusal);
 }
 
 /** As authorize, for actions only signed-in staff take; returns the user. */

@@ -1,12 +1,12 @@
 import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { agreementInStatus } from '../agreements/ending';
 import { loadAgreement, type Agreement } from '../agreements/service';
-import { associationIdsOf, loadMemberView } from '../associations/service';
+import { loadMemberView } from '../associations/service';
 import { appendAudit } from '../audit/service';
 import { todayIn } from '../calendar';
 import type { Db } from '../db/client';
 import type { Deps } from '../deps';
-import { badInput, conflict, isAppError, notFound, requireUuid } from '../errors';
+import { badInput, conflict, isAppError } from '../errors';
 import { optionalText } from '../people/validation';
 import type { Caller } from '../policy/actor';
 import { authorize, type Target } from '../policy/policy';
@@ -72,27 +72,37 @@ export interface RatingInvitation {
   expiresAt: Date;
 }
 
-/** The person's active agreement, if any, and where it sits for the policy: by agreement id or by membership id. */
-async function ratedAgreement(deps: Deps, ref: { agreementId?: string | null; memberId?: string | null }): Promise<{ agreement?: Agreement; target: Target }> {
+type RatedRef = { agreementId?: string | null; memberId?: string | null };
+
+/**
+ * The person's active agreement, if any, where the reference puts it for the policy, and why a caller it does not
+ * admit is refused. Each reference belongs to the roles that know it: the agreement to the person's official (and
+ * administrators), the membership to staff of the person's association (and administrators), who never see
+ * agreements. So an agreement's target names no association, and a membership's no village.
+ */
+async function ratedAgreement(deps: Deps, ref: RatedRef): Promise<{ agreement?: Agreement; target: Target; refusal: string }> {
   if (!ref.agreementId === !ref.memberId) throw badInput('agreementId', 'name either the agreement or the association membership');
   if (ref.agreementId) {
     const agreement = await loadAgreement(deps.db, ref.agreementId);
-    return { agreement, target: { villageCode: agreement.villageCode, associationIds: await associationIdsOf(deps.db, agreement.personId) } };
+    const refusal = 'an invitation naming the agreement is sent by the person’s village official or an administrator; association staff name the membership (memberId)';
+    return { agreement, target: { villageCode: agreement.villageCode }, refusal };
   }
   const { person, target } = await loadMemberView(deps.db, ref.memberId!);
-  return { agreement: await agreementInStatus(deps.db, person.id, 'ACTIVE'), target };
+  const refusal = 'an invitation naming the membership is sent by staff of the person’s association or an administrator; village officials name the agreement (agreementId)';
+  return { agreement: await agreementInStatus(deps.db, person.id, 'ACTIVE'), target: { associationIds: target.associationIds }, refusal };
 }
 
 /**
  * Invites the person to rate their village official's service for a closed period: the invitation is queued for them
  * in the outbox and its single-use link is signed only when the notifier sends it (ratingInvitationText), never
  * handed to the caller nor stored, so nobody but the person can rate in their name. One invitation per person and period, shared with the reminder job's.
- * Issued by the person's official, staff of an association the person belongs to, or an administrator.
+ * Issued by the person's official (naming the agreement), staff of an association the person belongs to (naming the
+ * membership), or an administrator (either).
  */
-export async function sendRatingInvitation(deps: Deps, caller: Caller, ref: { agreementId?: string | null; memberId?: string | null }, rawPeriod: string): Promise<RatingInvitation> {
+export async function sendRatingInvitation(deps: Deps, caller: Caller, ref: RatedRef, rawPeriod: string): Promise<RatingInvitation> {
   const period = requireClosedPeriod(deps, 'period', rawPeriod);
-  const { agreement: a, target } = await ratedAgreement(deps, ref);
-  authorize(caller.actor, 'ratingLink.issue', target);
+  const { agreement: a, target, refusal } = await ratedAgreement(deps, ref);
+  authorize(caller.actor, 'ratingLink.issue', target, refusal);
   if (a?.status !== 'ACTIVE') throw conflict('rating invitations go to people with an active agreement');
   return deps.db.transaction(async (tx) => {
     const county = (await getDivision(tx, deps.config.countyCode))?.name ?? '';

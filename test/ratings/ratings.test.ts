@@ -185,7 +185,7 @@ describe('service ratings', () => {
     expect((await t.gql(`{ ratingComments { comment } }`, {}, official.token)).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
   });
 
-  it('lets only the person’s official, or staff of the person’s association, send invitations', async () => {
+  it('lets only the person’s official (by agreement), or staff of the person’s association (by membership), send invitations', async () => {
     expect((await t.gql(INVITE, { a: agreements[7], p: '2026-Q3' }, otherOfficial.token)).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
     expect((await t.gql(INVITE, { a: agreements[7], p: '2026-Q3' }, supervisor.token)).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
     expect((await t.gql(INVITE, { p: '2026-Q3' }, official.token)).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
@@ -195,9 +195,20 @@ describe('service ratings', () => {
     expect((await t.gql(INVITE, { a: agreements[7], p: '2026-Q3' }, staff.token)).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
     const idNumber = nextIdNumber();
     const p = await register(t, official.token, { name: '赵强', idNumber, homeVillageCode: SEED.villageWangji });
-    await activeAgreement(t, official.token, p.id);
+    const pa = await activeAgreement(t, official.token, p.id);
     const m = await t.gql(`mutation($a: ID!, $i: AddMemberInput!) { addAssociationMember(associationId: $a, input: $i) { id } }`, { a: assoc, i: { idNumber, name: '赵强', consentMethod: 'PHONE' } }, staff.token);
     const memberId = m.data!.addAssociationMember.id;
+    // Each reference is for the roles that know it: staff never name the agreement, even their own member's (they
+    // never see agreements), and the official names the agreement, not the membership.
+    const staffByAgreement = (await t.gql(INVITE, { a: pa.id, p: '2026-Q3' }, staff.token)).errors?.[0];
+    expect(staffByAgreement?.extensions.code).toBe('FORBIDDEN');
+    expect(staffByAgreement?.message).toMatch(/association staff name the membership \(memberId\)/);
+    const officialByMembership = (await t.gql(INVITE, { m: memberId, p: '2026-Q3' }, official.token)).errors?.[0];
+    expect(officialByMembership?.extensions.code).toBe('FORBIDDEN');
+    expect(officialByMembership?.message).toMatch(/village officials name the agreement \(agreementId\)/);
+    // Administrators may use either.
+    expect((await t.gql(INVITE, { m: memberId, p: '2026-Q1' }, admin.token)).errors).toBeUndefined();
+    expect((await t.gql(INVITE, { a: pa.id, p: '2026-Q2' }, admin.token)).errors).toBeUndefined();
     const token = await ratingToken(t, staff.token, { memberId }, '2026-Q3');
     expect((await t.gql(SUBMIT, { t: token, s: 5 })).data?.submitRating).toBe(true);
     // Once the member has left, staff can no longer invite them.
