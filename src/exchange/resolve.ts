@@ -3,6 +3,8 @@ import { appendAudit } from '../audit/service';
 import type { Deps } from '../deps';
 import { conflict, notFound, requireUuid } from '../errors';
 import { findPartner, partnerHistoricalKeys } from '../partners/service';
+import { people } from '../people/tables';
+import { registryTransaction } from '../people/transaction';
 import type { Caller } from '../policy/actor';
 import { authorize } from '../policy/policy';
 import { applyInbound, RecordRejected } from './appliers';
@@ -21,7 +23,9 @@ export async function resolveUnmatched(deps: Deps, caller: Caller, issuer: strin
   authorize(caller.actor, 'exchange.resolve');
   const recordId = requireUuid('id', id);
   const linkedPersonId = requireUuid('personId', personId);
-  return deps.db.transaction(async (tx) => {
+  return registryTransaction(deps, async (tx) => {
+    // Lock order (see registryTransaction): the person first, then the record; the applier finds them locked.
+    await tx.select({ id: people.id }).from(people).where(eq(people.id, linkedPersonId)).for('update');
     const where = and(eq(inboundRecords.issuer, issuer), eq(inboundRecords.id, recordId));
     const [row] = await tx.select().from(inboundRecords).where(where).for('update');
     if (!row) throw notFound('Inbound record', id);

@@ -7,6 +7,7 @@ import { inboundRecords, outboundRecords } from '../exchange/tables';
 import { eraseInquiries } from '../inquiries/service';
 import { inquiries } from '../inquiries/tables';
 import { incomingNotices } from '../notices/tables';
+import { registryTransaction } from '../people/transaction';
 import type { Caller } from '../policy/actor';
 import { authorize } from '../policy/policy';
 import { stripRecords } from './stop';
@@ -21,14 +22,15 @@ const DAY = 86_400_000;
  *   and services tied to the notice lose their texts;
  * - a record still UNMATCHED that long after it arrived (nobody linked it to a person) is stripped, with our reply
  *   to it and the texts of its inquiry.
- * Runs in batches, each one transaction; returns how many notices and unmatched records were erased.
+ * Runs in batches, each one registry transaction (a lost race is retried once, then CONFLICT retryable); returns
+ * how many notices and unmatched records were erased.
  */
 export async function eraseExpiredExchangeData(deps: Deps, caller: Caller, now = new Date(), batchSize = 200): Promise<{ notices: number; unmatched: number }> {
   authorize(caller.actor, 'person.erase');
   const before = new Date(now.getTime() - deps.config.retentionDaysAfterReturn * DAY);
   const total = { notices: 0, unmatched: 0 };
   for (;;) {
-    const done = await deps.db.transaction(async (tx) => {
+    const done = await registryTransaction(deps, async (tx) => {
       const notices = await tx
         .select({ id: incomingNotices.id, partnerCode: incomingNotices.partnerCode, subjectIdHmac: incomingNotices.subjectIdHmac })
         .from(incomingNotices)
