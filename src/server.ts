@@ -8,10 +8,14 @@ import { DeliveryWorker } from './exchange/delivery';
 import { exchangeRouter } from './exchange/router';
 import { createHttpApp } from './http/app';
 import { createApollo, graphqlMiddleware } from './http/graphql';
+import { InFlight } from './http/in-flight';
 import { jwksRouter } from './keys/jwks';
 import { createNotifier } from './reminders/notifier';
 import { startReminderScheduler } from './reminders/scheduler';
 import { exportsRouter } from './supervision/http';
+
+/** How long shutdown waits for GraphQL executions still running (some for clients already gone). */
+const GRAPHQL_SHUTDOWN_WAIT_MS = 10_000;
 
 export interface RunningServer {
   url: string;
@@ -20,7 +24,10 @@ export interface RunningServer {
   database: Database;
   /** Pushes the outbox to partners; started here unless EXCHANGE_DELIVERY_ENABLED=false (tests call runOnce). */
   delivery: DeliveryWorker;
-  /** Stops the reminder scheduler and taking requests, lets work in flight finish, then closes the database. */
+  /**
+   * Stops the workers and taking requests, lets work in flight finish (GraphQL executions too, whose client may
+   * have gone: at most GRAPHQL_SHUTDOWN_WAIT_MS), then closes the database.
+   */
   close(): Promise<void>;
 }
 
@@ -29,7 +36,8 @@ export async function startServer(config: Config, opts: BootOptions = {}): Promi
   const httpServer = http.createServer();
   const apollo = createApollo(deps, httpServer);
   await apollo.start();
-  const app = createHttpApp(deps, { graphql: graphqlMiddleware(deps, apollo), extra: [jwksRouter(deps), exchangeRouter(deps), exportsRouter(deps)] });
+  const inFlight = new InFlight();
+  const app = createHttpApp(deps, { graphql: inFlight.track(graphqlMiddleware(deps, apollo)), extra: [jwksRouter(deps), exchangeRouter(deps), exportsRouter(deps)] });
   httpServer.on('request', app);
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -50,9 +58,13 @@ export async function startServer(config: Config, opts: BootOptions = {}): Promi
     delivery,
     close: () =>
       (closing ??= (async () => {
+        // counted from now, so the whole shutdown stays within main.ts's 15 s
+        const settled = inFlight.settled(GRAPHQL_SHUTDOWN_WAIT_MS);
         await delivery.stop();
         await scheduler?.stop();
         await apollo.stop(); // drains the HTTP server too
+        const left = await settled;
+        if (left > 0) deps.logger.warn({ requests: left }, 'GraphQL requests still running at shutdown; closing the database under them');
         if (!opts.database) await database.close();
       })()),
   };
