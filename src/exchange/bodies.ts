@@ -15,7 +15,7 @@ import type { RecordType } from './record-types';
  * exports. One-line fields (names, places, employers) refuse them all; free text (note, question, answer) may
  * break lines (tab, LF, CR), as the registry's own inputs may.
  */
-const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+export const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
 const CONTROL_BUT_LINE_BREAKS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
 /** 1-max characters on one line, no control characters. */
 export const text = (max: number) =>

@@ -162,7 +162,7 @@ export type ValidContactChanges = ReturnType<typeof validateContactChanges>;
  * Applies validated contact changes to a person inside the caller's transaction: updates only what differs, records
  * the change in the feed with its source and actor, and audits it. Returns the names of the fields that changed.
  */
-export async function applyContactChanges(tx: Db, caller: Caller, person: Person, changes: ValidContactChanges, source: string): Promise<string[]> {
+export async function applyContactChanges(tx: Db, caller: Caller, person: Person, changes: ValidContactChanges & { name?: string }, source: string): Promise<string[]> {
   const fields = (Object.keys(changes) as (keyof ValidContactChanges)[]).filter((k) => changes[k] !== person[k]);
   if (fields.length === 0) return [];
   const set = Object.fromEntries(fields.map((k) => [k, changes[k]]));
