@@ -6,13 +6,14 @@ import { auditLog } from '../../src/audit/tables';
 import { verifyAuditChain } from '../../src/audit/service';
 import { systemCaller } from '../../src/policy/actor';
 import { activeAgreement, register } from '../helpers/registry';
-import { SEED, startTestServer, type TestServer } from '../helpers/server';
+import { SEED, type TestServer } from '../helpers/server';
+import { rowLocks, startRecordingServer } from '../helpers/statements';
 
 let t: TestServer;
+let statements: string[];
 let official: { token: string };
-const statements: string[] = [];
 beforeAll(async () => {
-  t = await startTestServer({}, { onQuery: (q) => statements.push(q) });
+  ({ t, statements } = await startRecordingServer());
   official = await t.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageWangji });
 });
 afterAll(() => t.close());
@@ -30,7 +31,7 @@ describe('the daily expiry job', () => {
     statements.length = 0;
     expect(await expireAgreements(t.server.deps, systemCaller('expiry'), '2026-11-23')).toBe(4);
     // set-based: the people, then the agreements, however many expire
-    expect(statements.filter((q) => /for update/i.test(q)).map((q) => /from "(\w+)"/.exec(q)![1])).toEqual(['people', 'agreements']);
+    expect(rowLocks(statements)).toEqual(['people', 'agreements']);
 
     const rows = await db.select().from(agreements).where(inArray(agreements.id, [...over, running]));
     expect(Object.fromEntries(rows.map((a) => [a.id, [a.status, a.endReason, a.nextDueOn]]))).toEqual({
@@ -56,6 +57,6 @@ describe('the daily expiry job', () => {
     // Run again: nothing left to expire, and no lock taken.
     statements.length = 0;
     expect(await expireAgreements(t.server.deps, systemCaller('expiry'), '2026-11-23')).toBe(0);
-    expect(statements.filter((q) => /for update/i.test(q))).toEqual([]);
+    expect(rowLocks(statements)).toEqual([]);
   });
 });

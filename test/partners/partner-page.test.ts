@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreement, FakePartner, REGISTER } from '../helpers/partner';
-import { startTestServer, type TestServer } from '../helpers/server';
+import type { TestServer } from '../helpers/server';
+import { startRecordingServer } from '../helpers/statements';
 
 let t: TestServer;
+let statements: string[];
 let admin: { token: string };
 const fakes: FakePartner[] = [];
-const statements: string[] = [];
 beforeAll(async () => {
-  t = await startTestServer({}, { onQuery: (q) => statements.push(q) });
+  ({ t, statements } = await startRecordingServer());
   admin = await t.user({ role: 'COUNTY_ADMIN' });
   for (const code of ['320506', '320508', '320411']) {
     const f = await FakePartner.start(code, t.config.countyCode);

@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partnerInquiries } from '../helpers/inquiries';
 import { activeAgreement, nextIdNumber, register } from '../helpers/registry';
-import { SEED, startTestServer, type TestServer } from '../helpers/server';
+import { SEED, type TestServer } from '../helpers/server';
+import { rowLocks, startRecordingServer } from '../helpers/statements';
 
 let t: TestServer;
+let statements: string[];
 let admin: { token: string };
 let official: { token: string };
-const statements: string[] = [];
 beforeAll(async () => {
-  t = await startTestServer({}, { onQuery: (q) => statements.push(q) });
+  ({ t, statements } = await startRecordingServer());
   admin = await t.user({ role: 'COUNTY_ADMIN' });
   official = await t.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageWangji });
 });
@@ -19,7 +20,7 @@ async function locksTakenBy(run: () => Promise<{ errors?: unknown }>): Promise<s
   statements.length = 0;
   const r = await run();
   expect(r.errors).toBeUndefined();
-  return statements.filter((q) => /for update/i.test(q)).map((q) => /from "(\w+)"/.exec(q)![1]!);
+  return rowLocks(statements);
 }
 
 describe('rows that belong to a person are locked after their person (lockPersonThenRow)', () => {
