@@ -339,9 +339,9 @@ export function activeAgreementsOf(db: Db, personIds: readonly string[]): Promis
   );
 }
 
-/** The same ACTIVE agreement (at most one per person), as a subquery to join laterally to the rows of `personId`. */
-export function activeAgreementOf(db: Db, personId: Column) {
-  return db.select().from(agreements).where(and(eq(agreements.personId, personId), eq(agreements.status, 'ACTIVE'))).limit(1).as('active_agreement');
+/** The condition joining `agreements` to the rows of `personId` on the same ACTIVE agreement (at most one per person). */
+export function isActiveAgreementOf(personId: Column): SQL {
+  return and(eq(agreements.personId, personId), eq(agreements.status, 'ACTIVE'))!;
 }
 
 export function loadAgreements(db: Db, ids: readonly string[]): Promise<Agreement[]> {

@@ -134,15 +134,6 @@ export function prepared<T>(db: Db, name: string, build: (db: Db) => T): T {
   return q;
 }
 
-/**
- * A subquery's columns, to select them as one nested object (`select({ person: people, agreement: columnsOf(sq) })`;
- * selecting the subquery itself would make it a scalar subquery). Read through the subquery, so they name its alias.
- */
-export function columnsOf<F extends Record<string, unknown>>(subquery: { _: { selectedFields: F } }): F {
-  const aliased = subquery as unknown as F;
-  return Object.fromEntries(Object.keys(subquery._.selectedFields).map((k) => [k, aliased[k]])) as F;
-}
-
 /** `column = any(:ids)`, the condition of a prepared batch lookup (see lookupMany). */
 export function anyOfIds(column: Column, pgType: 'uuid' | 'text' = 'uuid'): SQL {
   return sql`${column} = any(${sql.placeholder('ids')}::${sql.raw(pgType)}[])`;

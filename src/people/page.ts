@@ -1,9 +1,10 @@
 import { and, asc, eq, gt, or, sql } from 'drizzle-orm';
-import { activeAgreementOf, type Agreement } from '../agreements/service';
-import { columnsOf } from '../db/client';
+import { isActiveAgreementOf, type Agreement } from '../agreements/service';
+import { agreements } from '../agreements/tables';
 import type { Deps } from '../deps';
 import type { Caller } from '../policy/actor';
-import { lastReportOf, type StatusReport } from '../reports/service';
+import { isLastReportOf, type StatusReport } from '../reports/service';
+import { statusReports } from '../reports/tables';
 import { peopleWhere, type PeopleCursor, type PeopleFilter, type Person } from './service';
 import { people } from './tables';
 
@@ -22,22 +23,20 @@ export interface PeoplePageRow {
 
 /**
  * A page of people, ordered by name (code-point order) then id, keyset-paginated. Each person's active agreement
- * and last report, when asked for, come in the same statement (lateral joins, one index lookup each per person)
+ * and last report, when asked for, come in the same statement (joins, an index lookup or two per person)
  * rather than in one batched statement apiece: a statement costs the server a socket write and the database a
  * round of parse, plan and execute, which on a page of 50 weigh more than the lookups themselves.
  */
 export async function listPeople(deps: Deps, caller: Caller, f: PeopleFilter, first: number, after?: PeopleCursor, related: PageRelations = {}) {
   const where = peopleWhere(deps, caller, f);
   const nameC = sql`${people.name} collate "C"`;
-  const activeAgreement = related.activeAgreement ? activeAgreementOf(deps.db, people.id) : undefined;
-  const lastReport = related.lastReport ? lastReportOf(deps.db, people.id) : undefined;
   let q = deps.db
-    .select({ person: people, ...(activeAgreement ? { activeAgreement: columnsOf(activeAgreement) } : {}), ...(lastReport ? { lastReport: columnsOf(lastReport) } : {}) })
+    .select({ person: people, ...(related.activeAgreement ? { activeAgreement: agreements } : {}), ...(related.lastReport ? { lastReport: statusReports } : {}) })
     .from(people)
     .$dynamic();
   // (the joins make those fields nullable, which the row type below says)
-  if (activeAgreement) q = q.leftJoinLateral(activeAgreement, sql`true`) as unknown as typeof q;
-  if (lastReport) q = q.leftJoinLateral(lastReport, sql`true`) as unknown as typeof q;
+  if (related.activeAgreement) q = q.leftJoin(agreements, isActiveAgreementOf(people.id)) as unknown as typeof q;
+  if (related.lastReport) q = q.leftJoin(statusReports, isLastReportOf(deps.db, people.id)) as unknown as typeof q;
   const page = (await q
     .where(and(where, after ? or(gt(nameC, after[0]), and(eq(nameC, after[0]), gt(people.id, after[1]))) : undefined))
     .orderBy(nameC, asc(people.id))

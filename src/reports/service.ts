@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, gt, isNull, lt, or, sql, type Column, type SQL } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import { agreementInStatus } from '../agreements/ending';
 import { assertAllowed } from '../agreements/lifecycle';
 import type { Agreement } from '../agreements/ending';
@@ -178,9 +179,20 @@ export function lastReportsOf(db: Db, personIds: readonly string[]): Promise<Sta
   );
 }
 
-/** The same last report, as a subquery to join laterally to the rows of `personId` (a people page in one statement). */
-export function lastReportOf(db: Db, personId: Column) {
-  return db.select().from(statusReports).where(and(eq(statusReports.personId, personId), CURRENT)).orderBy(...LATEST_FIRST).limit(1).as('last_report');
+const latest = alias(statusReports, 'latest');
+
+/**
+ * The condition joining `status_reports` to the rows of `personId` on that same last report (a people page in one
+ * statement). A join of the table itself, not of a subquery, so its columns are mapped as plainly as any table's.
+ */
+export function isLastReportOf(db: Db, personId: Column): SQL {
+  const last = db
+    .select({ id: latest.id })
+    .from(latest)
+    .where(and(eq(latest.personId, personId), isNull(latest.supersededAt)))
+    .orderBy(desc(latest.periodStart), desc(latest.createdAt))
+    .limit(1);
+  return sql`${statusReports.id} = (${last})`;
 }
 
 // ---- overdue ----

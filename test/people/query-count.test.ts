@@ -58,7 +58,7 @@ describe('people page', () => {
     expect(r.errors).toBeUndefined();
     expect(r.data?.people.edges.every((e: any) => e.node.activeAgreement?.cadence && e.node.lastReport?.period === '2026-Q1')).toBe(true);
     expect(statements).toHaveLength(2);
-    expect(statements[1]).toMatch(/left join lateral/);
+    expect(statements[1]).toMatch(/left join "agreements"[^]*left join "status_reports"/);
   });
 
   it('gives null where a person has no agreement or report, and the current report of the latest period', async () => {
