@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, max, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, max, sql, type Column, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/service';
 import { users } from '../auth/tables';
 import { addDays, todayIn } from '../calendar';
@@ -337,6 +337,11 @@ export function activeAgreementsOf(db: Db, personIds: readonly string[]): Promis
   return lookupMany(db, 'agreements_active', personIds, (d) =>
     d.select().from(agreements).where(and(anyOfIds(agreements.personId), eq(agreements.status, 'ACTIVE'))).prepare('agreements_active'),
   );
+}
+
+/** The condition joining `agreements` to the rows of `personId` on the same ACTIVE agreement (at most one per person). */
+export function isActiveAgreementOf(personId: Column): SQL {
+  return and(eq(agreements.personId, personId), eq(agreements.status, 'ACTIVE'))!;
 }
 
 export function loadAgreements(db: Db, ids: readonly string[]): Promise<Agreement[]> {

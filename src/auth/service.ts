@@ -252,7 +252,7 @@ export async function login(deps: Deps, caller: Caller, rawUsername: string, pas
   return { ...issued, user };
 }
 
-export function actorOf(user: User): UserActor {
+export function actorOf(user: Pick<User, 'id' | 'username' | 'role' | 'scope'>): UserActor {
   return { kind: 'user', userId: user.id, username: user.username, role: user.role, scope: user.scope };
 }
 
@@ -264,7 +264,15 @@ export async function authenticate(deps: Deps, bearer: string | undefined): Prom
   if (!bearer) return { kind: 'anonymous' };
   const claims = await deps.tokens.verify(bearer);
   if (!claims) throw unauthenticated('Invalid or expired token');
-  const byId = prepared(deps.db, 'auth.userById', (db) => db.select().from(users).where(eq(users.id, sql.placeholder('id'))).prepare('auth_user_by_id'));
+  // Every request reads the account again (no cache: a disabled or re-scoped account is refused at once), so only
+  // what is checked here.
+  const byId = prepared(deps.db, 'auth.userById', (db) =>
+    db
+      .select({ id: users.id, username: users.username, role: users.role, scope: users.scope, disabledAt: users.disabledAt, tokenVersion: users.tokenVersion })
+      .from(users)
+      .where(eq(users.id, sql.placeholder('id')))
+      .prepare('auth_user_by_id'),
+  );
   const [user] = await byId.execute({ id: claims.sub });
   if (!user || user.disabledAt || user.tokenVersion !== claims.ver) throw unauthenticated('Invalid or expired token');
   return actorOf(user);

@@ -7,8 +7,10 @@ export interface GraphQLContext {
   deps: Deps;
   caller: Caller;
   loaders: Loaders;
+  /** Per guarded type, the objects the field guards have let this caller read (see guards.ts). */
+  guarded: Map<string, WeakSet<object>>;
 }
 
 export function createContext(deps: Deps, caller: Caller): GraphQLContext {
-  return { deps, caller, loaders: createLoaders(deps) };
+  return { deps, caller, loaders: createLoaders(deps), guarded: new Map() };
 }

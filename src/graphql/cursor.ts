@@ -23,9 +23,21 @@ export function pageSize(first: number | null | undefined, max = 200, fallback =
   return n;
 }
 
+/** An edge whose cursor is encoded only if it is asked for (pages usually ask for the end cursor alone). */
+class Edge<T> {
+  constructor(
+    readonly node: T,
+    private readonly keyOf: (row: T) => unknown,
+  ) {}
+
+  get cursor(): string {
+    return encodeCursor(this.keyOf(this.node));
+  }
+}
+
 /** A Relay-style page from rows fetched with one extra to tell whether more follow. */
 export function connection<T>(rows: T[], hasMore: boolean, keyOf: (row: T) => unknown) {
-  const edges = rows.map((node) => ({ cursor: encodeCursor(keyOf(node)), node }));
+  const edges = rows.map((node) => new Edge(node, keyOf));
   return { edges, pageInfo: { hasNextPage: hasMore, endCursor: edges.length ? edges[edges.length - 1]!.cursor : null } };
 }
 

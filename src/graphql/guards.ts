@@ -63,7 +63,14 @@ export function guardResolvers(resolvers: Resolvers, typeDefs: DocumentNode[]): 
     for (const field of fields.get(type)?.keys() ?? []) {
       const inner = resolverOf(map, field);
       map[field] = ((parent, args, ctx, info) => {
-        authorize(ctx.caller.actor, guard.action, guard.target(parent as never));
+        // The answer for one object is the same for each of its fields (one caller per request, rows read once), so
+        // it is asked once per object and remembered for the request; a refusal is not remembered, every field throws.
+        let allowed = ctx.guarded.get(type);
+        if (!allowed?.has(parent as object)) {
+          authorize(ctx.caller.actor, guard.action, guard.target(parent as never));
+          if (!allowed) ctx.guarded.set(type, (allowed = new WeakSet()));
+          allowed.add(parent as object);
+        }
         return inner(parent, args, ctx, info);
       }) satisfies Resolver;
     }

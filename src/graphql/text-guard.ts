@@ -22,13 +22,19 @@ function findControl(value: unknown, path: string): string | undefined {
   return undefined;
 }
 
+/** Apollo reuses the parsed document of a query it has seen, so its literals are checked once, not per request. */
+const literalsChecked = new WeakMap<DocumentNode, boolean>();
+
 function literalWithControl(document: DocumentNode): boolean {
+  const known = literalsChecked.get(document);
+  if (known !== undefined) return known;
   let found = false;
   visit(document, {
     [Kind.STRING]: (node) => {
       if (CONTROL.test(node.value)) found = true;
     },
   });
+  literalsChecked.set(document, found);
   return found;
 }
 

@@ -1,5 +1,8 @@
 import type { GraphQLContext } from '../graphql/context';
 import { connection, decodeCursor, pageSize } from '../graphql/cursor';
+import { orNull } from '../graphql/loaders';
+import { asksFor } from '../graphql/lookahead';
+import { listPeople } from './page';
 import type { Resolvers } from '../graphql/generated/types';
 import { can } from '../policy/policy';
 import { dueState } from '../reports/due';
@@ -12,7 +15,6 @@ import {
   countPeople,
   getPerson,
   isPeopleCursor,
-  listPeople,
   personTarget,
   registerPerson,
   removeDependant,
@@ -36,10 +38,19 @@ const NO_AGREEMENT = { status: 'ENDED', nextDuePeriod: null, nextDueStart: null,
 export const peopleResolvers: Resolvers = {
   Query: {
     person: (_, { id }, { deps, caller }) => getPerson(deps, caller, id),
-    people: async (_, { filter, first, after }, { deps, caller }) => {
+    people: async (_, { filter, first, after }, { deps, caller, loaders }, info) => {
       const f = filter ?? {};
-      const { rows, hasMore } = await listPeople(deps, caller, f, pageSize(first), after ? decodeCursor(after, isPeopleCursor) : undefined);
-      return { ...connection(rows, hasMore, (p) => [p.name, p.id]), count: () => countPeople(deps, caller, f) };
+      const related = {
+        activeAgreement: asksFor(info, ['edges', 'node', 'activeAgreement']) || asksFor(info, ['edges', 'node', 'reportStatus']),
+        lastReport: asksFor(info, ['edges', 'node', 'lastReport']),
+      };
+      const { rows, hasMore } = await listPeople(deps, caller, f, pageSize(first), after ? decodeCursor(after, isPeopleCursor) : undefined, related);
+      for (const r of rows) {
+        if (r.activeAgreement !== undefined) loaders.activeAgreementByPerson.give(r.person.id, r.activeAgreement ?? undefined);
+        if (r.lastReport !== undefined) loaders.lastReportByPerson.give(r.person.id, r.lastReport ?? undefined);
+      }
+      const people = rows.map((r) => r.person);
+      return { ...connection(people, hasMore, (p) => [p.name, p.id]), count: () => countPeople(deps, caller, f) };
     },
   },
   PersonConnection: {
@@ -67,9 +78,9 @@ export const peopleResolvers: Resolvers = {
     liaisonContact: async (p, _, { loaders }) => (p.liaisonContactId ? ((await loaders.liaison.load(p.liaisonContactId)) ?? null) : null),
     dependants: (p, _, { loaders }) => loaders.dependantsByPerson.load(p.id),
     consents: (p, _, { loaders }) => loaders.consentsByPerson.load(p.id),
-    activeAgreement: async (p, _, { loaders }) => (await loaders.activeAgreementByPerson.load(p.id)) ?? null,
+    activeAgreement: (p, _, { loaders }) => orNull(loaders.activeAgreementByPerson.get(p.id)),
     agreements: (p, _, { loaders }) => loaders.versionsByPerson.load(p.id),
-    lastReport: async (p, _, { loaders }) => (await loaders.lastReportByPerson.load(p.id)) ?? null,
+    lastReport: (p, _, { loaders }) => orNull(loaders.lastReportByPerson.get(p.id)),
     statusReports: (p, args, { deps, caller }) => statusReportPage(deps, caller, p.id, args),
     reportStatus: async (p, { asOf }, { deps, loaders }) => {
       const a = await loaders.activeAgreementByPerson.load(p.id);

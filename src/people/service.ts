@@ -288,7 +288,8 @@ export type PeopleCursor = [string, string];
 export const isPeopleCursor = (v: unknown): v is PeopleCursor =>
   Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && isUuidCursor(v[1]);
 
-function peopleWhere(deps: Deps, caller: Caller, f: PeopleFilter): SQL | undefined {
+/** The conditions of a people list: the caller's jurisdiction, then the filter. */
+export function peopleWhere(deps: Deps, caller: Caller, f: PeopleFilter): SQL | undefined {
   const where = scopeConditions(caller.actor, 'person.read', people.homeVillageCode, people.homeTownCode, f.villageCode, f.townCode);
   where.push(isNull(people.erasedAt));
   if (f.status) {
@@ -311,19 +312,6 @@ function peopleWhere(deps: Deps, caller: Caller, f: PeopleFilter): SQL | undefin
     where.push(f.overdue ? overdue : sql`not ${overdue}`);
   }
   return and(...where);
-}
-
-/** A page of people, ordered by name (code-point order) then id, keyset-paginated. */
-export async function listPeople(deps: Deps, caller: Caller, f: PeopleFilter, first: number, after?: PeopleCursor) {
-  const where = peopleWhere(deps, caller, f);
-  const nameC = sql`${people.name} collate "C"`;
-  const page = await deps.db
-    .select()
-    .from(people)
-    .where(and(where, after ? or(gt(nameC, after[0]), and(eq(nameC, after[0]), gt(people.id, after[1]))) : undefined))
-    .orderBy(nameC, asc(people.id))
-    .limit(first + 1);
-  return { rows: page.slice(0, first), hasMore: page.length > first };
 }
 
 export async function countPeople(deps: Deps, caller: Caller, f: PeopleFilter): Promise<number> {

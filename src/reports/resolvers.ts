@@ -1,5 +1,7 @@
 import type { Deps } from '../deps';
 import { connection, decodeCursor, isUuidCursor, pageSize } from '../graphql/cursor';
+import { mapLoaded } from '../graphql/loaders';
+import { asksFor } from '../graphql/lookahead';
 import type { Caller } from '../policy/actor';
 import type { Resolvers } from '../graphql/generated/types';
 import { daysBetween } from '../calendar';
@@ -33,10 +35,14 @@ export type OverdueConnectionModel = ReturnType<typeof connection<OverdueReportM
 export const reportsResolvers: Resolvers = {
   Query: {
     statusReports: (_, { personId, ...args }, { deps, caller }) => statusReportPage(deps, caller, personId, args),
-    overdueReports: async (_, { asOf, villageCode, townCode, first, after }, { deps, caller }) => {
+    overdueReports: async (_, { asOf, villageCode, townCode, first, after }, { deps, caller, loaders }, info) => {
       const q = { asOf, villageCode, townCode };
-      const page = await overdueReports(deps, caller, q, pageSize(first), after ? decodeCursor(after, isOverdueCursor) : undefined);
-      const nodes = page.rows.map((agreement) => ({ agreement, asOf: page.asOf }));
+      const withPerson = asksFor(info, ['edges', 'node', 'person']);
+      const page = await overdueReports(deps, caller, q, pageSize(first), after ? decodeCursor(after, isOverdueCursor) : undefined, { withPerson });
+      const nodes = page.rows.map(({ agreement, person }) => {
+        if (person) loaders.person.give(person.id, person);
+        return { agreement, asOf: page.asOf };
+      });
       return {
         ...connection(nodes, page.hasMore, (n) => [n.agreement.nextDueOn, n.agreement.id]),
         asOf: page.asOf,
@@ -50,7 +56,7 @@ export const reportsResolvers: Resolvers = {
     byVillage: (c) => c.villages(),
   },
   OverdueReport: {
-    person: async (n, _, { loaders }) => (await loaders.person.load(n.agreement.personId))!,
+    person: (n, _, { loaders }) => mapLoaded(loaders.person.get(n.agreement.personId), (p) => p!),
     period: (n) => n.agreement.nextDuePeriod!,
     dueOn: (n) => n.agreement.nextDueOn!,
     daysOverdue: (n) => daysBetween(n.agreement.nextDueOn!, n.asOf),

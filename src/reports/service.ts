@@ -1,6 +1,8 @@
-import { and, asc, desc, eq, gt, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, isNull, lt, or, sql, type Column, type SQL } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import { agreementInStatus } from '../agreements/ending';
 import { assertAllowed } from '../agreements/lifecycle';
+import type { Agreement } from '../agreements/ending';
 import { agreements } from '../agreements/tables';
 import { appendAudit } from '../audit/service';
 import { addDays, todayIn } from '../calendar';
@@ -13,6 +15,7 @@ import { authorize, type Target } from '../policy/policy';
 import { scopeConditions } from '../policy/scope-sql';
 import { applyContactChanges, loadPerson, personTarget, validateContactChanges, type Person } from '../people/service';
 import { optionalText, requireDate, requireNeeds, type PlaceInput } from '../people/validation';
+import { people } from '../people/tables';
 import { registryTransaction } from '../people/transaction';
 import { refreshNextDue } from './due';
 import { parsePeriod } from './periods';
@@ -160,16 +163,36 @@ export async function listStatusReports(deps: Deps, caller: Caller, personId: st
   return { rows: rows.slice(0, first), hasMore: rows.length > first };
 }
 
-/** Batch: each person's latest current report (for people pages). */
+/** A person's last report: the current (not superseded) one of the latest period, the newest if amended the same day. */
+const CURRENT = isNull(statusReports.supersededAt);
+const LATEST_FIRST = [desc(statusReports.periodStart), desc(statusReports.createdAt)];
+
+/** Batch: each person's last report (for people pages). */
 export function lastReportsOf(db: Db, personIds: readonly string[]): Promise<StatusReport[]> {
   return lookupMany(db, 'last_reports', personIds, (d) =>
     d
       .selectDistinctOn([statusReports.personId])
       .from(statusReports)
-      .where(and(anyOfIds(statusReports.personId), isNull(statusReports.supersededAt)))
-      .orderBy(statusReports.personId, desc(statusReports.periodStart), desc(statusReports.createdAt))
+      .where(and(anyOfIds(statusReports.personId), CURRENT))
+      .orderBy(statusReports.personId, ...LATEST_FIRST)
       .prepare('last_reports'),
   );
+}
+
+const latest = alias(statusReports, 'latest');
+
+/**
+ * The condition joining `status_reports` to the rows of `personId` on that same last report (a people page in one
+ * statement). A join of the table itself, not of a subquery, so its columns are mapped as plainly as any table's.
+ */
+export function isLastReportOf(db: Db, personId: Column): SQL {
+  const last = db
+    .select({ id: latest.id })
+    .from(latest)
+    .where(and(eq(latest.personId, personId), isNull(latest.supersededAt)))
+    .orderBy(desc(latest.periodStart), desc(latest.createdAt))
+    .limit(1);
+  return sql`${statusReports.id} = (${last})`;
 }
 
 // ---- overdue ----
@@ -195,13 +218,16 @@ function overdueScope(deps: Deps, caller: Caller, q: OverdueQuery) {
  * Active agreements whose next report was due before `asOf`, most overdue first. One indexed range scan on the
  * stored next-due date: no per-person computation.
  */
-export async function overdueReports(deps: Deps, caller: Caller, q: OverdueQuery, first: number, after?: OverdueCursor) {
+export async function overdueReports(deps: Deps, caller: Caller, q: OverdueQuery, first: number, after?: OverdueCursor, opts: { withPerson?: boolean } = {}) {
   const { asOf, where } = overdueScope(deps, caller, q);
   where.push(lt(agreements.nextDueOn, asOf));
   if (after) where.push(or(gt(agreements.nextDueOn, after[0]), and(eq(agreements.nextDueOn, after[0]), gt(agreements.id, after[1])))!);
-  const rows = await deps.db
-    .select()
-    .from(agreements)
+  // The person of each agreement, when the request reads it, comes in the same statement (by primary key): one
+  // statement fewer than a batched lookup afterwards.
+  const query = opts.withPerson
+    ? deps.db.select({ agreement: agreements, person: people }).from(agreements).innerJoin(people, eq(people.id, agreements.personId))
+    : deps.db.select({ agreement: agreements }).from(agreements);
+  const rows: { agreement: Agreement; person?: Person }[] = await query
     .where(and(...where))
     .orderBy(asc(agreements.nextDueOn), asc(agreements.id))
     .limit(first + 1);

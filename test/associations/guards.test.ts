@@ -22,10 +22,10 @@ function fieldsOf(type: string): string[] {
   return loadTypeDefs().flatMap((d) => d.definitions.flatMap((def) => ('name' in def && def.name?.value === type && 'fields' in def ? (def.fields ?? []).map((f) => f.name.value) : [])));
 }
 
-function call(type: string, field: string, actor: Actor, parent: unknown = parents[type]) {
+function call(type: string, field: string, actor: Actor, parent: unknown = parents[type], guarded = new Map<string, WeakSet<object>>()) {
   const fn = (resolvers as Record<string, Record<string, (...a: unknown[]) => unknown>>)[type]![field]!;
   // No deps or loaders: a guard that lets the call through fails on those instead of with PolicyDenied.
-  return fn(parent, {}, { caller: { actor } }, { fieldName: field } as GraphQLResolveInfo);
+  return fn(parent, {}, { caller: { actor }, guarded }, { fieldName: field } as GraphQLResolveInfo);
 }
 
 describe('field guards on the types that carry registry records', () => {
@@ -42,6 +42,21 @@ describe('field guards on the types that carry registry records', () => {
     expect(call('Person', 'name', official)).toBe('陈静');
     expect(() => call('StatusReport', 'id', neighbour)).toThrow(PolicyDenied);
     expect(call('StatusReport', 'id', official)).toBe('r');
+  });
+
+  it('ask once per object in a request, and never let another object through on that answer', () => {
+    const request = new Map<string, WeakSet<object>>();
+    const mine = { id: 'p1', homeVillageCode: village, name: '陈静' };
+    const other = { id: 'p2', homeVillageCode: '320324101202', name: '王芳' };
+    expect(call('Person', 'name', official, mine, request)).toBe('陈静');
+    expect(request.get('Person')?.has(mine)).toBe(true);
+    expect(call('Person', 'id', official, mine, request)).toBe('p1');
+    // another person, or the same fields asked again: each refused on its own
+    expect(() => call('Person', 'name', official, other, request)).toThrow(PolicyDenied);
+    expect(() => call('Person', 'id', official, other, request)).toThrow(PolicyDenied);
+    expect(request.get('Person')?.has(other)).toBe(false);
+    // an object let through as one type is still asked about as another (agreements have their own action)
+    expect(() => call('Agreement', 'id', staff, mine, new Map([['Person', new WeakSet([mine])]]))).toThrow(PolicyDenied);
   });
 
   it('refuse up front a mutation whose answer the caller could never read', async () => {
