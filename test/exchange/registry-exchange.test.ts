@@ -1,7 +1,7 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import { compactVerify, createRemoteJWKSet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addDays, protocolDate } from '../../src/calendar';
+import { addDays, protocolDate, todayIn } from '../../src/calendar';
 import { auditLog, outboundRecords, personChanges } from '../../src/db/schema';
 import { signTransportToken } from '../../src/exchange/transport';
 import { activeAgreement, nextIdNumber, register } from '../helpers/registry';
@@ -47,7 +47,8 @@ beforeAll(async () => {
   const p = await register(suining, sOfficial, { name: person.name, idNumber: person.idNumber, homeVillageCode: SEED.villageWangji, phone: '13800138000' });
   person.id = p.id;
   // she agrees that her record may be shared with 吴中
-  await activeAgreement(suining, sOfficial, p.id, { sharingCounties: ['320506'], validTo: '2027-12-31' });
+  // from January, so 2026's reports fall inside the agreement whatever day the test runs
+  await activeAgreement(suining, sOfficial, p.id, { sharingCounties: ['320506'], validFrom: '2026-01-01', validTo: '2027-12-31' });
 });
 afterAll(async () => {
   await wuzhong?.close();
@@ -172,13 +173,14 @@ describe('two counties serving one person', () => {
   });
 
   it('and the other way: Suining asks about its resident, Wuzhong answers from its notice', async () => {
+    const dueOn = addDays(todayIn(suining.config.timeZone), 25);
     const sent = await ok(
       suining,
       `mutation($i: SendInquiryInput!) { sendInquiry(input: $i) { id status dueOn } }`,
-      { i: { personId: person.id, partnerCountyCode: '320506', purpose: 'EMPLOYMENT_VERIFICATION', question: '请核实此人是否仍在该厂工作', urgency: 'NORMAL', dueOn: '2026-12-31' } },
+      { i: { personId: person.id, partnerCountyCode: '320506', purpose: 'EMPLOYMENT_VERIFICATION', question: '请核实此人是否仍在该厂工作', urgency: 'NORMAL', dueOn } },
       sOfficial,
     );
-    expect(sent.sendInquiry).toMatchObject({ status: 'SENT', dueOn: '2026-12-31' });
+    expect(sent.sendInquiry).toMatchObject({ status: 'SENT', dueOn });
     const [notice] = await waitFor('the inquiry at Wuzhong', async () => {
       const n = await notices();
       return n[0].inquiries.some((i: any) => i.direction === 'INBOUND') && n;
