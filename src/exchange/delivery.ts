@@ -43,7 +43,7 @@ interface Claimed {
   attempts: number;
 }
 
-/** What one run claimed: its claim token, the rows in queue order, and where each partner in force is reached. */
+/** What one run claimed: its claim token, the rows (at most one per person and partner), and where each partner in force is reached. */
 interface Claim {
   token: string;
   claimed: Claimed[];
@@ -67,10 +67,9 @@ const CLAIM_LOCK_KEY = 7_301_326;
  * workers and instances on one database:
  * - a run claims due rows with FOR UPDATE SKIP LOCKED (locks taken in id order, like every multi-row change of the
  *   outbox) and stamps them with its own claim token and a lease (their next attempt moved past the push timeout);
- * - a run never claims a record about a person while another record about that person to the same partner is in
- *   flight or waiting for its retry, so records about one person never travel in two requests at once and a later
- *   one does not overtake one being retried; claims take turns (an advisory lock) so two claims cannot split one
- *   person's records between them;
+ * - a person's records to a partner go one at a time, in queue order: a run claims only the oldest queued one
+ *   about its person, and only while none about the person is in flight or waiting for its retry; claims take
+ *   turns (an advisory lock), so two claims cannot each take one;
  * - before each push after a run's first it renews the lease of the rows it is about to send, only those still
  *   carrying its token: a row whose lease ran out and was claimed by another worker is left to that worker;
  * - only the claim holder records an outcome, so a late answer to a push whose claim was lost changes nothing.
@@ -182,19 +181,21 @@ export class DeliveryWorker {
       // seeing the other's (uncommitted) claim.
       await tx.execute(sql`select pg_advisory_xact_lock(${CLAIM_LOCK_KEY})`);
       // The due rows are picked oldest first (the partner codes given as values, so the due index is used), then
-      // locked in id order; the lock re-checks they are still due. A person with a record to that partner in
-      // flight (leased) or waiting for its retry waits too.
-      return rows<{ id: string; partner_code: string; jws_enc: string; attempts: number; created_at: string | Date }>(
+      // locked in id order; the lock re-checks they are still due. Per person and partner, only the oldest queued
+      // record goes, and only while none about the person is in flight (leased) or waiting for its retry: one
+      // lateral lookup per due row (written as NOT EXISTS, the planner may scan every leased row for every due one).
+      return rows<{ id: string; partner_code: string; jws_enc: string; attempts: number }>(
         tx,
         sql`with due as (
               select o.id from exchange_outbound_records o
+              cross join lateral (
+                select (array_agg(w.id order by w.created_at, w.id))[1] as first_id, max(w.next_attempt_at) as latest
+                from exchange_outbound_records w
+                where w.partner_code = o.partner_code and w.subject_id_hmac = o.subject_id_hmac and w.status = 'QUEUED'
+              ) person
               where o.status = 'QUEUED' and o.jws_enc is not null and o.next_attempt_at <= now()
                 and o.partner_code in ${[...baseUrls.keys()]}
-                and not exists (
-                  select 1 from exchange_outbound_records w
-                  where w.subject_id_hmac = o.subject_id_hmac and w.partner_code = o.partner_code
-                    and w.status = 'QUEUED' and w.next_attempt_at > now()
-                )
+                and (o.subject_id_hmac is null or (person.first_id = o.id and person.latest <= now()))
               order by o.next_attempt_at, o.id
               limit ${config.exchange.deliveryBatchSize}
             ),
@@ -208,15 +209,10 @@ export class DeliveryWorker {
             set claim_token = ${token}, next_attempt_at = now() + make_interval(secs => ${this.leaseSeconds()}),
                 last_attempt_at = now(), attempts = o.attempts + 1
             from locked where o.id = locked.id
-            returning o.id, o.partner_code, o.jws_enc, o.attempts, o.created_at`,
+            returning o.id, o.partner_code, o.jws_enc, o.attempts`,
       );
     });
-    // Pushed in the order they were queued: a partner applies a departure before the inquiry about the same person.
-    const ordered = claimed
-      .map((r) => ({ ...r, at: new Date(r.created_at).getTime() }))
-      .sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1))
-      .map((r) => ({ id: r.id, partnerCode: r.partner_code, jwsEnc: r.jws_enc, attempts: Number(r.attempts) }));
-    return { token, claimed: ordered, baseUrls };
+    return { token, claimed: claimed.map((r) => ({ id: r.id, partnerCode: r.partner_code, jwsEnc: r.jws_enc, attempts: Number(r.attempts) })), baseUrls };
   }
 
   /** Renews the lease of the rows still claimed by `token` (and still queued); returns their ids. */

@@ -6,7 +6,7 @@ import { DeliveryWorker } from '../../src/exchange/delivery';
 import { queueRecord } from '../../src/exchange/outbox';
 import { systemCaller } from '../../src/policy/actor';
 import { agreement, FakePartner, REGISTER, type PushHandler } from '../helpers/partner';
-import { BODIES, idWithCheckDigit, SUBJECTS } from '../helpers/records';
+import { BODIES, idWithCheckDigit } from '../helpers/records';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { waitFor } from '../helpers/wait';
 
@@ -61,8 +61,8 @@ const accept = (records: string[]) => ({ status: 200, body: JSON.stringify({ rec
 /** `n` distinct people. */
 const people = (n: number) => Array.from({ length: n }, (_, i) => ({ idNumber: idWithCheckDigit(`32032419900101${100 + i}`), name: '测试' }));
 
-/** Queues n records, one transaction each (so in a known queue order), about the given people in turn. */
-async function queue(to: FakePartner, n: number, about: readonly { idNumber: string; name: string }[] = SUBJECTS): Promise<string[]> {
+/** Queues n records, one transaction each (so in a known queue order), about the given people in turn (by default each about another). */
+async function queue(to: FakePartner, n: number, about: readonly { idNumber: string; name: string }[] = people(n)): Promise<string[]> {
   const deps = t.server.deps;
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
@@ -248,15 +248,18 @@ describe('delivery worker', () => {
 });
 
 /**
- * Watches the pushes a stub partner has in flight: the most at once, and any person whose records were in two
- * requests at the same time (which the ordering promise forbids).
+ * Watches the pushes a stub partner has in flight: the most at once, and any person with two records in flight
+ * at the same time, in one request or two (which the ordering promise forbids).
  */
 function inFlightWatch() {
   const open = new Set<string[]>();
   const watch = { most: 0, overlaps: [] as string[] };
   const around = (answer: PushHandler): PushHandler => async (records) => {
-    const busy = new Set([...open].flatMap((p) => p.map(subjectOf)));
-    watch.overlaps.push(...records.map(subjectOf).filter((s) => busy.has(s)));
+    const busy = [...open].flatMap((p) => p.map(subjectOf));
+    for (const s of records.map(subjectOf)) {
+      if (busy.includes(s)) watch.overlaps.push(s);
+      busy.push(s);
+    }
     open.add(records);
     watch.most = Math.max(watch.most, open.size);
     try {
