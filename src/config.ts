@@ -52,7 +52,8 @@ const EnvSchema = z.object({
   EXCHANGE_ALLOW_PRIVATE_ADDRESSES: boolish.default(false),
   EXCHANGE_DELIVERY_ENABLED: boolish.default(true),
   EXCHANGE_DELIVERY_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(10_000),
-  EXCHANGE_DELIVERY_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(100),
+  EXCHANGE_DELIVERY_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(500),
+  EXCHANGE_DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
   EXCHANGE_PUSH_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(30_000),
   EXCHANGE_RETRY_BASE_MS: z.coerce.number().int().min(10).max(86_400_000).default(30_000),
   EXCHANGE_RETRY_MAX_MS: z.coerce.number().int().min(10).max(604_800_000).default(21_600_000),
@@ -157,6 +158,8 @@ export interface ExchangeConfig {
   deliveryEnabled: boolean;
   deliveryIntervalMs: number;
   deliveryBatchSize: number;
+  /** Delivery runs one worker keeps in flight at once (the next batch is claimed and sent while one is answered). */
+  deliveryConcurrency: number;
   pushTimeoutMs: number;
   retryBaseMs: number;
   retryMaxMs: number;
@@ -233,6 +236,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       deliveryEnabled: e.EXCHANGE_DELIVERY_ENABLED,
       deliveryIntervalMs: e.EXCHANGE_DELIVERY_INTERVAL_MS,
       deliveryBatchSize: e.EXCHANGE_DELIVERY_BATCH_SIZE,
+      deliveryConcurrency: e.EXCHANGE_DELIVERY_CONCURRENCY,
       pushTimeoutMs: e.EXCHANGE_PUSH_TIMEOUT_MS,
       retryBaseMs: e.EXCHANGE_RETRY_BASE_MS,
       retryMaxMs: Math.max(e.EXCHANGE_RETRY_MAX_MS, e.EXCHANGE_RETRY_BASE_MS),

@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
-import { and, eq, inArray, sql } from 'drizzle-orm';
-import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
+import { and, eq, gte, inArray, lte, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { rows } from '../db/client';
 import type { Deps } from '../deps';
@@ -44,6 +43,13 @@ interface Claimed {
   attempts: number;
 }
 
+/** What one run claimed: its claim token, the rows (at most one per person and partner), and where each partner in force is reached. */
+interface Claim {
+  token: string;
+  claimed: Claimed[];
+  baseUrls: Map<string, string>;
+}
+
 type Outcome = { id: string; attempts: number } & ({ kind: 'delivered' } | { kind: 'failed'; reason: string } | { kind: 'retry'; error: string });
 
 export interface DeliveryRun {
@@ -53,18 +59,26 @@ export interface DeliveryRun {
   retried: number;
 }
 
+// Any constant works; it only has to be the same everywhere so claims take turns (see claim()).
+const CLAIM_LOCK_KEY = 7_301_326;
+
 /**
  * Pushes queued outbox records to partners (docs/exchange-protocol.md, "Delivery"). Safe with any number of
  * workers and instances on one database:
  * - a run claims due rows with FOR UPDATE SKIP LOCKED (locks taken in id order, like every multi-row change of the
  *   outbox) and stamps them with its own claim token and a lease (their next attempt moved past the push timeout);
- * - before each push it renews the lease of the rows it is about to send, only those still carrying its token: a
- *   row whose lease ran out and was claimed by another worker is left to that worker;
+ * - a person's records to a partner go one at a time, in queue order: a run claims only the oldest queued one
+ *   about its person, and only while none about the person is in flight or waiting for its retry; claims take
+ *   turns (an advisory lock), so two claims cannot each take one;
+ * - before each push after a run's first it renews the lease of the rows it is about to send, only those still
+ *   carrying its token: a row whose lease ran out and was claimed by another worker is left to that worker;
  * - only the claim holder records an outcome, so a late answer to a push whose claim was lost changes nothing.
- * Partners are pushed concurrently (a slow one does not hold up the others). ACCEPTED and DUPLICATE mark a record
- * delivered, REJECTED failed with the reason; anything else (unreachable, a malformed answer, 401...) retries with
- * backoff. 413 and 5xx also halve the batch for that partner (growing back after answers that worked) and leave the
- * rest of the run's records for it to the backoff. stop() aborts pushes in flight.
+ * Partners are pushed concurrently (a slow one does not hold up the others), and the background loop keeps up to
+ * EXCHANGE_DELIVERY_CONCURRENCY runs in flight: the next batch is claimed and sent while the partner works on the
+ * last one. ACCEPTED and DUPLICATE mark a record delivered, REJECTED failed with the reason; anything else
+ * (unreachable, a malformed answer, 401...) retries with backoff. 413 and 5xx also halve the batch for that partner
+ * (growing back after answers that worked) and leave the rest of the run's records for it to the backoff. stop()
+ * aborts pushes in flight.
  */
 export class DeliveryWorker {
   private timer: NodeJS.Timeout | undefined;
@@ -83,7 +97,7 @@ export class DeliveryWorker {
     this.schedule(0);
   }
 
-  /** Stops scheduling, aborts pushes in flight (their records are retried later) and waits for the run to end. */
+  /** Stops scheduling, aborts pushes in flight (their records are retried later) and waits for the runs to end. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
@@ -100,24 +114,47 @@ export class DeliveryWorker {
     }, ms);
   }
 
+  /**
+   * Claims run after run while they come back full, keeping up to EXCHANGE_DELIVERY_CONCURRENCY of them in flight
+   * (one claim at a time), then waits for them all; the next round follows at once if the queue was not drained.
+   */
   private async tick(): Promise<void> {
+    const { deliveryBatchSize, deliveryConcurrency, deliveryIntervalMs } = this.deps.config.exchange;
+    const inFlight = new Set<Promise<void>>();
     let more = false;
-    try {
-      const run = await this.runOnce();
-      more = run.claimed >= this.deps.config.exchange.deliveryBatchSize;
-    } catch (err) {
+    let failed = false;
+    const fail = (err: unknown) => {
+      failed = true;
       this.deps.logger.error({ err }, 'exchange delivery run failed');
+    };
+    try {
+      do {
+        while (inFlight.size >= deliveryConcurrency) await Promise.race(inFlight);
+        if (this.stopped || failed) break;
+        const claim = await this.claim();
+        more = claim.claimed.length >= deliveryBatchSize;
+        if (claim.claimed.length === 0) break;
+        const run: Promise<void> = this.deliver(claim)
+          .then(() => undefined, fail)
+          .finally(() => inFlight.delete(run));
+        inFlight.add(run);
+      } while (more);
+    } catch (err) {
+      fail(err);
     }
-    this.schedule(more ? 0 : this.deps.config.exchange.deliveryIntervalMs);
+    await Promise.all(inFlight);
+    this.schedule(more && !failed ? 0 : deliveryIntervalMs);
   }
 
   /** One round: claim what is due, push it to every partner at once, record the outcomes per partner. */
   async runOnce(): Promise<DeliveryRun> {
-    const token = crypto.randomUUID();
-    const claimed = await this.claim(token);
+    return this.deliver(await this.claim());
+  }
+
+  private async deliver({ token, claimed, baseUrls }: Claim): Promise<DeliveryRun> {
     const byPartner = new Map<string, Claimed[]>();
     for (const row of claimed) byPartner.set(row.partnerCode, [...(byPartner.get(row.partnerCode) ?? []), row]);
-    const settled = await Promise.allSettled([...byPartner].map(([partnerCode, batch]) => this.deliverTo(token, partnerCode, batch)));
+    const settled = await Promise.allSettled([...byPartner].map(([partnerCode, batch]) => this.deliverTo(token, partnerCode, baseUrls.get(partnerCode)!, batch)));
     const failure = settled.find((r) => r.status === 'rejected');
     if (failure) throw failure.reason;
     const outcomes = settled.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
@@ -129,36 +166,53 @@ export class DeliveryWorker {
     return (this.deps.config.exchange.pushTimeoutMs * 2 + 5_000) / 1000;
   }
 
-  private async claim(token: string): Promise<Claimed[]> {
-    const { deliveryBatchSize } = this.deps.config.exchange;
+  private async claim(): Promise<Claim> {
+    const { db, config } = this.deps;
+    const token = crypto.randomUUID();
     const today = protocolDate();
-    // The due rows are picked oldest first, then locked in id order; the lock re-checks they are still due.
-    const claimed = await rows<{ id: string; partner_code: string; jws_enc: string; attempts: number; created_at: string | Date }>(
-      this.deps.db,
-      sql`with due as (
-            select o.id from exchange_outbound_records o join partners p on p.county_code = o.partner_code
-            where o.status = 'QUEUED' and o.jws_enc is not null and o.next_attempt_at <= now()
-              and p.status = 'ACTIVE' and p.valid_from <= ${today} and p.valid_to >= ${today}
-            order by o.next_attempt_at, o.id
-            limit ${deliveryBatchSize}
-          ),
-          locked as (
-            select id from exchange_outbound_records
-            where id in (select id from due) and status = 'QUEUED' and jws_enc is not null and next_attempt_at <= now()
-            order by id
-            for update skip locked
-          )
-          update exchange_outbound_records o
-          set claim_token = ${token}, next_attempt_at = now() + make_interval(secs => ${this.leaseSeconds()}),
-              last_attempt_at = now(), attempts = o.attempts + 1
-          from locked where o.id = locked.id
-          returning o.id, o.partner_code, o.jws_enc, o.attempts, o.created_at`,
-    );
-    // Pushed in the order they were queued: a partner applies a departure before the inquiry about the same person.
-    return claimed
-      .map((r) => ({ ...r, at: new Date(r.created_at).getTime() }))
-      .sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1))
-      .map((r) => ({ id: r.id, partnerCode: r.partner_code, jwsEnc: r.jws_enc, attempts: Number(r.attempts) }));
+    const inForce = await db
+      .select({ countyCode: partners.countyCode, baseUrl: partners.baseUrl })
+      .from(partners)
+      .where(and(eq(partners.status, 'ACTIVE'), lte(partners.validFrom, today), gte(partners.validTo, today)));
+    const baseUrls = new Map(inForce.map((p) => [p.countyCode, p.baseUrl]));
+    if (baseUrls.size === 0) return { token, claimed: [], baseUrls };
+    const claimed = await db.transaction(async (tx) => {
+      // Claims take turns: otherwise two claims at once could each take a record about the same person, neither
+      // seeing the other's (uncommitted) claim.
+      await tx.execute(sql`select pg_advisory_xact_lock(${CLAIM_LOCK_KEY})`);
+      // The due rows are picked oldest first (the partner codes given as values, so the due index is used), then
+      // locked in id order; the lock re-checks they are still due. Per person and partner, only the oldest queued
+      // record goes, and only while none about the person is in flight (leased) or waiting for its retry: one
+      // lateral lookup per due row (written as NOT EXISTS, the planner may scan every leased row for every due one).
+      return rows<{ id: string; partner_code: string; jws_enc: string; attempts: number }>(
+        tx,
+        sql`with due as (
+              select o.id from exchange_outbound_records o
+              cross join lateral (
+                select (array_agg(w.id order by w.created_at, w.id))[1] as first_id, max(w.next_attempt_at) as latest
+                from exchange_outbound_records w
+                where w.partner_code = o.partner_code and w.subject_id_hmac = o.subject_id_hmac and w.status = 'QUEUED'
+              ) person
+              where o.status = 'QUEUED' and o.jws_enc is not null and o.next_attempt_at <= now()
+                and o.partner_code in ${[...baseUrls.keys()]}
+                and (o.subject_id_hmac is null or (person.first_id = o.id and person.latest <= now()))
+              order by o.next_attempt_at, o.id
+              limit ${config.exchange.deliveryBatchSize}
+            ),
+            locked as (
+              select id from exchange_outbound_records
+              where id in (select id from due) and status = 'QUEUED' and jws_enc is not null and next_attempt_at <= now()
+              order by id
+              for update skip locked
+            )
+            update exchange_outbound_records o
+            set claim_token = ${token}, next_attempt_at = now() + make_interval(secs => ${this.leaseSeconds()}),
+                last_attempt_at = now(), attempts = o.attempts + 1
+            from locked where o.id = locked.id
+            returning o.id, o.partner_code, o.jws_enc, o.attempts`,
+      );
+    });
+    return { token, claimed: claimed.map((r) => ({ id: r.id, partnerCode: r.partner_code, jwsEnc: r.jws_enc, attempts: Number(r.attempts) })), baseUrls };
   }
 
   /** Renews the lease of the rows still claimed by `token` (and still queued); returns their ids. */
@@ -172,14 +226,14 @@ export class DeliveryWorker {
   }
 
   /** Pushes one partner's share of the run in batches it can take, recording each batch's outcomes as it is answered. */
-  private async deliverTo(token: string, partnerCode: string, claimed: Claimed[]): Promise<Outcome[]> {
+  private async deliverTo(token: string, partnerCode: string, baseUrl: string, claimed: Claimed[]): Promise<Outcome[]> {
     const { deps } = this;
     const outcomes: Outcome[] = [];
     const retry = (batch: Claimed[], error: string) => batch.map((r): Outcome => ({ id: r.id, attempts: r.attempts, kind: 'retry', error }));
-    const [partner] = await deps.db.select({ baseUrl: partners.baseUrl }).from(partners).where(eq(partners.countyCode, partnerCode));
     // Smaller after 413/5xx; grows back one doubling per run that went through.
     const limit = this.batchLimit.get(partnerCode) ?? deps.config.exchange.deliveryBatchSize;
     let rest = claimed;
+    let first = true;
     let wentThrough = true;
     // Each batch's outcomes are written as soon as it is answered, while its lease is fresh.
     const settle = async (list: Outcome[]) => {
@@ -187,16 +241,19 @@ export class DeliveryWorker {
       outcomes.push(...list);
     };
     while (rest.length > 0) {
-      if (!partner || this.abort.signal.aborted) {
+      if (this.abort.signal.aborted) {
         wentThrough = false;
-        await settle(retry(rest, partner ? 'delivery stopped' : 'partner not found'));
+        await settle(retry(rest, 'delivery stopped'));
         break;
       }
-      const held = await this.renew(token, rest.slice(0, limit).map((r) => r.id));
-      const batch = rest.slice(0, limit).filter((r) => held.has(r.id));
+      // The first batch goes right after the claim, whose lease is fresh; later ones may follow a long push.
+      const next = rest.slice(0, limit);
+      const held = first ? undefined : await this.renew(token, next.map((r) => r.id));
+      const batch = held ? next.filter((r) => held.has(r.id)) : next;
       rest = rest.slice(limit);
+      first = false;
       if (batch.length === 0) continue;
-      const pushed = await this.push(partner.baseUrl, partnerCode, batch);
+      const pushed = await this.push(baseUrl, partnerCode, batch);
       await settle(pushed.outcomes);
       if (pushed.overloaded) this.batchLimit.set(partnerCode, Math.max(1, Math.floor(batch.length / 2)));
       if (!pushed.answered) {
@@ -265,46 +322,39 @@ export class DeliveryWorker {
   }
 
   /**
-   * Writes the outcomes in id order, the order every multi-row change of the outbox locks rows in, and releases the
-   * claim. Only rows this run still holds change: one whose claim passed to another worker is that worker's, and a
-   * record cancelled while its push was in flight (consent withdrawn, erasure) stays CANCELLED.
+   * Writes the outcomes in one statement, locking the rows in id order (the order every multi-row change of the
+   * outbox locks rows in), and releases the claim. Only rows this run still holds change: one whose claim passed to
+   * another worker is that worker's, and a record cancelled while its push was in flight (consent withdrawn,
+   * erasure) stays CANCELLED.
    */
   private async record(token: string, outcomes: Outcome[]): Promise<void> {
     if (outcomes.length === 0) return;
     const { retryBaseMs, retryMaxMs } = this.deps.config.exchange;
-    const sorted = [...outcomes].sort((a, b) => (a.id < b.id ? -1 : 1));
-    const held = and(eq(outboundRecords.status, 'QUEUED'), eq(outboundRecords.claimToken, token));
-    await this.deps.db.transaction(async (tx) => {
-      await tx.execute(sql`select id from exchange_outbound_records where id in ${sorted.map((o) => o.id)} order by id for update`);
-      const delivered = sorted.filter((o) => o.kind === 'delivered').map((o) => o.id);
-      if (delivered.length) {
-        await tx
-          .update(outboundRecords)
-          .set({ status: 'DELIVERED', deliveredAt: sql`now()`, lastError: null, claimToken: null })
-          .where(and(inArray(outboundRecords.id, delivered), held));
-      }
-      // Failures and retries of one push mostly share their reason and attempt count: one statement per group.
-      const groups = new Map<string, { set: PgUpdateSetSource<typeof outboundRecords>; ids: string[] }>();
-      for (const o of sorted) {
-        if (o.kind === 'delivered') continue;
-        const delay = o.kind === 'retry' ? retryDelayMs(o.attempts, retryBaseMs, retryMaxMs) : 0;
-        const key = o.kind === 'failed' ? `failed|${o.reason}` : `retry|${delay}|${o.error.slice(0, 200)}`;
-        const group =
-          groups.get(key) ??
-          groups
-            .set(key, {
-              set:
-                o.kind === 'failed'
-                  ? { status: 'FAILED', lastError: o.reason, claimToken: null }
-                  : { nextAttemptAt: sql`now() + make_interval(secs => ${delay / 1000})`, lastError: o.error.slice(0, 200), claimToken: null },
-              ids: [],
-            })
-            .get(key)!;
-        group.ids.push(o.id);
-      }
-      for (const { set, ids } of groups.values()) {
-        await tx.update(outboundRecords).set(set).where(and(inArray(outboundRecords.id, ids), held));
-      }
-    });
+    const rows = outcomes.map((o) =>
+      o.kind === 'delivered'
+        ? { id: o.id, status: 'DELIVERED', error: null, delay_ms: null }
+        : o.kind === 'failed'
+          ? { id: o.id, status: 'FAILED', error: o.reason, delay_ms: null }
+          : { id: o.id, status: 'QUEUED', error: o.error.slice(0, 200), delay_ms: retryDelayMs(o.attempts, retryBaseMs, retryMaxMs) },
+    );
+    // One parameter (text, cast in SQL) whatever the batch size; jsonb_to_recordset turns it into rows.
+    await this.deps.db.execute(sql`
+      with outcome as (
+        select * from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as x(id uuid, status text, error text, delay_ms double precision)
+      ),
+      held as (
+        select o.id from exchange_outbound_records o join outcome x on x.id = o.id
+        where o.status = 'QUEUED' and o.claim_token = ${token}
+        order by o.id
+        for update of o
+      )
+      update exchange_outbound_records o
+      set status = x.status,
+          delivered_at = case when x.status = 'DELIVERED' then now() else o.delivered_at end,
+          next_attempt_at = case when x.delay_ms is null then o.next_attempt_at else now() + make_interval(secs => x.delay_ms / 1000) end,
+          last_error = x.error,
+          claim_token = null
+      from outcome x, held h
+      where o.id = x.id and o.id = h.id`);
   }
 }

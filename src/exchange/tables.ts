@@ -106,6 +106,9 @@ export const outboundRecords = pgTable(
     index('exchange_outbound_kid_idx').on(t.signedKid).where(sql`${t.status} = 'QUEUED'`),
     index('exchange_outbound_person_idx').on(t.personId),
     index('exchange_outbound_subject_idx').on(t.subjectIdHmac),
+    // The delivery claim asks, per due record, whether its person has another record to that partner in flight or
+    // waiting for its retry: a lookup among queued rows only, whatever the statistics say.
+    index('exchange_outbound_queued_subject_idx').on(t.partnerCode, t.subjectIdHmac).where(sql`${t.status} = 'QUEUED'`),
   ],
 );
 

@@ -5,8 +5,8 @@ import { outboundRecords } from '../../src/db/schema';
 import { DeliveryWorker } from '../../src/exchange/delivery';
 import { queueRecord } from '../../src/exchange/outbox';
 import { systemCaller } from '../../src/policy/actor';
-import { agreement, FakePartner, REGISTER } from '../helpers/partner';
-import { BODIES, SUBJECTS } from '../helpers/records';
+import { agreement, FakePartner, REGISTER, type PushHandler } from '../helpers/partner';
+import { BODIES, idWithCheckDigit } from '../helpers/records';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { waitFor } from '../helpers/wait';
 
@@ -20,8 +20,15 @@ let gusu: FakePartner;
 const caller = systemCaller('test');
 
 beforeAll(async () => {
-  // Batches of 8; backoff long enough that nothing becomes due again by itself during a test.
-  t = await startTestServer({ EXCHANGE_DELIVERY_BATCH_SIZE: '8', EXCHANGE_PUSH_TIMEOUT_MS: '60000', EXCHANGE_RETRY_BASE_MS: '600000' });
+  // Batches of 8, up to 3 runs in flight when a worker runs in the background (start()); backoff long enough that
+  // nothing becomes due again by itself during a test.
+  t = await startTestServer({
+    EXCHANGE_DELIVERY_BATCH_SIZE: '8',
+    EXCHANGE_DELIVERY_CONCURRENCY: '3',
+    EXCHANGE_DELIVERY_INTERVAL_MS: '50',
+    EXCHANGE_PUSH_TIMEOUT_MS: '60000',
+    EXCHANGE_RETRY_BASE_MS: '600000',
+  });
   const admin = await t.user({ role: 'COUNTY_ADMIN' });
   wuzhong = await FakePartner.start('320506', t.config.countyCode);
   gusu = await FakePartner.start('320508', t.config.countyCode);
@@ -46,16 +53,22 @@ beforeEach(async () => {
 });
 
 const db = () => t.server.deps.db;
-const idOf = (jws: string) => JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()).id as string;
+const payloadOf = (jws: string) => JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()) as { id: string; subject: { idNumber: string } };
+const idOf = (jws: string) => payloadOf(jws).id;
+const subjectOf = (jws: string) => payloadOf(jws).subject.idNumber;
 const accept = (records: string[]) => ({ status: 200, body: JSON.stringify({ receipts: records.map((r) => ({ id: idOf(r), status: 'ACCEPTED' })) }) });
 
-async function queue(to: FakePartner, n: number): Promise<string[]> {
+/** `n` distinct people. */
+const people = (n: number) => Array.from({ length: n }, (_, i) => ({ idNumber: idWithCheckDigit(`32032419900101${100 + i}`), name: '测试' }));
+
+/** Queues n records, one transaction each (so in a known queue order), about the given people in turn (by default each about another). */
+async function queue(to: FakePartner, n: number, about: readonly { idNumber: string; name: string }[] = people(n)): Promise<string[]> {
   const deps = t.server.deps;
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     ids.push(
       await deps.db.transaction(async (tx) => {
-        const q = await queueRecord({ ...deps, db: tx }, { partnerCode: to.countyCode, type: 'SERVICE_DELIVERED', subject: { ...SUBJECTS[i % 4]! }, body: BODIES.SERVICE_DELIVERED });
+        const q = await queueRecord({ ...deps, db: tx }, { partnerCode: to.countyCode, type: 'SERVICE_DELIVERED', subject: { ...about[i % about.length]! }, body: BODIES.SERVICE_DELIVERED });
         await appendAudit(tx, caller, q.auditEvent);
         return q.id;
       }),
@@ -230,6 +243,121 @@ describe('delivery worker', () => {
     await waitFor('the push', async () => gusu.pushes.length === 1);
     await worker.stop();
     await waitFor('the partner to see the connection close', async () => gusu.abortedPushes === 1);
+    expect((await rowsOf(ids)).map((r) => [r.status, r.lastError, r.claimToken])).toEqual(ids.map(() => ['QUEUED', 'aborted', null]));
+  });
+});
+
+/**
+ * Watches the pushes a stub partner has in flight: the most at once, and any person with two records in flight
+ * at the same time, in one request or two (which the ordering promise forbids).
+ */
+function inFlightWatch() {
+  const open = new Set<string[]>();
+  const watch = { most: 0, overlaps: [] as string[] };
+  const around = (answer: PushHandler): PushHandler => async (records) => {
+    const busy = [...open].flatMap((p) => p.map(subjectOf));
+    for (const s of records.map(subjectOf)) {
+      if (busy.includes(s)) watch.overlaps.push(s);
+      busy.push(s);
+    }
+    open.add(records);
+    watch.most = Math.max(watch.most, open.size);
+    try {
+      return await answer(records);
+    } finally {
+      open.delete(records);
+    }
+  };
+  return { watch, around };
+}
+
+/** The records accepted per person, in the order the partner accepted them. */
+function acceptedByPerson(accepted: string[]): Map<string, string[]> {
+  const by = new Map<string, string[]>();
+  for (const jws of accepted) by.set(subjectOf(jws), [...(by.get(subjectOf(jws)) ?? []), idOf(jws)]);
+  return by;
+}
+
+/** What `queue` queued, per person, in queue order. */
+function queuedByPerson(ids: string[], about: { idNumber: string }[]): Map<string, string[]> {
+  const by = new Map<string, string[]>();
+  ids.forEach((id, i) => by.set(about[i % about.length]!.idNumber, [...(by.get(about[i % about.length]!.idNumber) ?? []), id]));
+  return by;
+}
+
+describe('delivery worker with several runs in flight', () => {
+  it('overlaps runs to a partner, never two at once about one person, and delivers each record once in queue order per person', async () => {
+    const who = people(10);
+    const ids = await queue(wuzhong, 30, who);
+    const accepted: string[] = [];
+    const { watch, around } = inFlightWatch();
+    wuzhong.onPush = around(async (records) => {
+      // The first push waits (a while at most) for a second one: the worker sends the next batch meanwhile.
+      if (wuzhong.pushes.length === 1) await waitFor('a second push in flight', async () => wuzhong.pushes.length > 1, 5_000).catch(() => undefined);
+      accepted.push(...records);
+      return accept(records);
+    });
+    const worker = new DeliveryWorker(t.server.deps);
+    worker.start();
+    try {
+      await waitFor('every record delivered', async () => (await statuses(ids)).join() === 'DELIVERED');
+    } finally {
+      await worker.stop();
+    }
+    expect(watch.most).toBeGreaterThanOrEqual(2);
+    expect(watch.overlaps).toEqual([]);
+    expect(accepted.map(idOf).sort()).toEqual([...ids].sort());
+    expect(acceptedByPerson(accepted)).toEqual(queuedByPerson(ids, who));
+  });
+
+  it('loses and repeats nothing when one batch in flight fails, and holds a person\'s later records until the failed one is retried', async () => {
+    const who = people(16);
+    const ids = await queue(wuzhong, 32, who); // each person's first record, then each person's second
+    const [firsts, seconds] = [ids.slice(0, 16), ids.slice(16)];
+    const accepted: string[] = [];
+    const { watch, around } = inFlightWatch();
+    wuzhong.onPush = around(async (records) => {
+      if (wuzhong.pushes.length > 1) {
+        accepted.push(...records);
+        return accept(records);
+      }
+      // The first batch is refused, once the second is in flight beside it.
+      await waitFor('a second push in flight', async () => wuzhong.pushes.length > 1, 5_000).catch(() => undefined);
+      return { status: 503, body: '{"error":"internal_error"}' };
+    });
+    const worker = new DeliveryWorker(t.server.deps);
+    worker.start();
+    try {
+      await waitFor('the second batch delivered', async () => (await rowsOf(ids)).filter((r) => r.status === 'DELIVERED').length === 8);
+      const refused = wuzhong.pushes[0]!.map(idOf);
+      expect(refused.sort()).toEqual(firsts.slice(0, 8).sort());
+      // The second records of the people in the other batch follow; those of the refused batch's people wait.
+      const waiting = seconds.slice(0, 8);
+      await waitFor('the other people\'s second records', async () => (await statuses(seconds.slice(8))).join() === 'DELIVERED');
+      await new Promise((r) => setTimeout(r, 300)); // a few more rounds of the worker
+      expect((await rowsOf(waiting)).map((r) => [r.status, r.attempts])).toEqual(waiting.map(() => ['QUEUED', 0]));
+      expect((await rowsOf(refused)).every((r) => r.status === 'QUEUED' && r.lastError === 'HTTP 503' && r.claimToken === null)).toBe(true);
+
+      await makeDue(refused); // their retry is due: they go, then the records held behind them
+      await waitFor('every record delivered', async () => (await statuses(ids)).join() === 'DELIVERED');
+    } finally {
+      await worker.stop();
+    }
+    expect(watch.most).toBeGreaterThanOrEqual(2);
+    expect(watch.overlaps).toEqual([]);
+    expect(accepted.map(idOf).sort()).toEqual([...ids].sort()); // each accepted once
+    expect(acceptedByPerson(accepted)).toEqual(queuedByPerson(ids, who));
+  });
+
+  it('aborts every push in flight on stop(); their records wait for a retry', async () => {
+    const ids = await queue(gusu, 16, people(16));
+    gusu.onPush = () => new Promise(() => {}); // never answers; the push timeout is a minute
+    const worker = new DeliveryWorker(t.server.deps);
+    worker.start();
+    await waitFor('two batches in flight', async () => gusu.pushes.length === 2);
+    await worker.stop();
+    await waitFor('the partner to see both connections close', async () => gusu.abortedPushes === 2);
+    expect(gusu.pushes.flat().map(idOf).sort()).toEqual([...ids].sort());
     expect((await rowsOf(ids)).map((r) => [r.status, r.lastError, r.claimToken])).toEqual(ids.map(() => ['QUEUED', 'aborted', null]));
   });
 });

@@ -205,7 +205,12 @@ describe('two counties serving one person', () => {
       (await send({ contactUpdate: { employer: '苏州另一家电子厂' } })).sendNotification.id,
     ];
     const rows = () => wuzhong.server.deps.db.select().from(outboundRecords).where(inArray(outboundRecords.id, ids));
-    await waitFor('failed attempts', async () => (await rows()).every((r) => r.attempts >= 1 && r.status === 'QUEUED' && r.lastError));
+    // the oldest is tried and waits for its retry; the later ones about the same person wait behind it, untried
+    await waitFor('failed attempts', async () => {
+      const now = await rows();
+      const [first, ...later] = ids.map((id) => now.find((r) => r.id === id)!);
+      return first!.attempts >= 1 && first!.status === 'QUEUED' && first!.lastError && later.every((r) => r.status === 'QUEUED' && r.attempts === 0);
+    });
     await suining.restart();
     await waitFor('delivery after restart', async () => (await rows()).every((r) => r.status === 'DELIVERED'));
     const p = await personNow();

@@ -91,7 +91,10 @@ describe('two counties exchanging records', () => {
       await queue(wuzhong, { type: 'CONTACT_UPDATE', subject, body: BODIES.CONTACT_UPDATE }),
       await queue(wuzhong, { type: 'SERVICE_DELIVERED', subject, body: BODIES.SERVICE_DELIVERED }),
     ];
-    expect(await wuzhong.server.delivery.runOnce()).toEqual({ claimed: 4, delivered: 4, failed: 0, retried: 0 });
+    // One record about a person at a time, in queue order: four runs
+    for (let i = 0; i < 4; i++) expect(await wuzhong.server.delivery.runOnce()).toEqual({ claimed: 1, delivered: 1, failed: 0, retried: 0 });
+    const applied = (await inboxOf(suining, '320506')).sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime());
+    expect(applied.map((r) => r.id)).toEqual(answers.map((a) => a.id));
     const atSuining = await inboxOf(suining, '320506');
     expect(atSuining.map((r) => r.id).sort()).toEqual(answers.map((a) => a.id).sort());
     // Suining has no such person (these records were queued by hand): kept for a person to resolve
@@ -138,10 +141,11 @@ describe('two counties exchanging records', () => {
     const queued = [];
     for (let i = 0; i < 5; i++) queued.push(await queue(suining, { type: 'CONTACT_UPDATE', subject: { ...SUBJECTS[3] }, body: { phone: `1391234567${i}` } }));
     const ids = queued.map((q) => q.id);
-    // the worker tries, fails, and backs off
+    // the worker tries the oldest, fails, and backs off; the later ones about the same person wait behind it
     await waitFor('failed attempts', async () => {
       const rows = await suining.server.deps.db.select().from(outboundRecords).where(inArray(outboundRecords.id, ids));
-      return rows.every((r) => r.attempts >= 2 && r.status === 'QUEUED' && /unreachable/.test(r.lastError ?? ''));
+      const [first, ...later] = ids.map((id) => rows.find((r) => r.id === id)!);
+      return first!.attempts >= 2 && first!.status === 'QUEUED' && /unreachable/.test(first!.lastError ?? '') && later.every((r) => r.status === 'QUEUED' && r.attempts === 0);
     });
     const down = await suining.gql(DELIVERY, {}, suiningAdmin.token);
     expect(down.data!.partners[0].delivery).toMatchObject({ queued: 5, lastError: expect.stringMatching(/unreachable/) });

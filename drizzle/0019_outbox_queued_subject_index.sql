@@ -1,0 +1,1 @@
+CREATE INDEX "exchange_outbound_queued_subject_idx" ON "exchange_outbound_records" USING btree ("partner_code","subject_id_hmac") WHERE "exchange_outbound_records"."status" = 'QUEUED';
