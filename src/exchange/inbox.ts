@@ -1,5 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { collectAudit, writeAudit, type AuditEvent, type PendingAudit } from '../audit/service';
+import { insertRows } from '../db/bulk';
 import { anyOf, type Db } from '../db/client';
 import { databaseError } from '../db/errors';
 import type { Deps } from '../deps';
@@ -143,9 +144,7 @@ async function storeDecided(
   write: (keep: Set<number>) => Promise<void>,
 ): Promise<Handled[]> {
   const toStore = decided.flatMap((d) => ('outcome' in d.decision ? [storedRow(deps, partner, d.a, appliedAs(d.decision.outcome))] : []));
-  const inserted = new Set(
-    toStore.length ? (await sp.insert(inboundRecords).values(toStore).onConflictDoNothing().returning({ id: inboundRecords.id })).map((r) => r.id) : [],
-  );
+  const inserted = new Set(await insertRows(sp, inboundRecords, toStore, { onConflictDoNothing: true, returning: 'id' }));
   const unsure = decided.filter((d) => !inserted.has(d.a.c.record.id)).map((d) => d.a.c.record.id);
   const earlier = new Map(
     unsure.length

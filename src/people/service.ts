@@ -2,7 +2,7 @@ import { and, asc, eq, exists, gt, isNull, lt, or, sql, type SQL } from 'drizzle
 import { agreements } from '../agreements/tables';
 import { appendAudit, auditStandalone, type AuditEvent } from '../audit/service';
 import { todayIn } from '../calendar';
-import { updateRows } from '../db/bulk';
+import { insertRows, updateRows } from '../db/bulk';
 import { anyOfIds, lookupMany, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, conflict, notFound, requireUuid } from '../errors';
@@ -190,7 +190,7 @@ export async function writeContactChanges(tx: Db, caller: Caller, plans: readonl
   const updatedAt = new Date();
   await updateRows(tx, people, 'id', plans.map((p) => ({ id: p.person.id, ...p.set, updatedAt })));
   const actor = actorColumns(caller.actor);
-  await tx.insert(personChanges).values(plans.map((p) => ({ personId: p.person.id, homeVillageCode: p.person.homeVillageCode, fields: p.fields, source: p.source, ...actor })));
+  await insertRows(tx, personChanges, plans.map((p) => ({ personId: p.person.id, homeVillageCode: p.person.homeVillageCode, fields: p.fields, source: p.source, ...actor })));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { and, gte, isNull } from 'drizzle-orm';
+import { and, gte, isNull, not } from 'drizzle-orm';
 import type { Agreement } from '../agreements/ending';
 import { agreements } from '../agreements/tables';
 import { daysBetween } from '../calendar';
@@ -79,7 +79,12 @@ export async function refreshNextDue(tx: Db, list: readonly Agreement[], graceDa
   const active = list.filter((a) => a.status === 'ACTIVE');
   if (active.length === 0) return;
   const personIds = [...new Set(active.map((a) => a.personId))];
-  const versions = await tx.select().from(agreements).where(anyOf(agreements.personId, personIds));
+  // Their earlier versions (owedTerms follows previousId): most people have none, so the batch reads few rows.
+  const earlier = await tx
+    .select()
+    .from(agreements)
+    .where(and(anyOf(agreements.personId, personIds), not(anyOf(agreements.id, active.map((a) => a.id)))));
+  const versions = [...active, ...earlier];
   // The earliest period end any of them needs; each agreement then keeps its own window (nextDueColumns).
   const from = active.map((a) => termsStart(a, owedTerms(a, versions))).reduce((min, f) => (f < min ? f : min));
   const reports = await tx

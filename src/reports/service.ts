@@ -5,6 +5,7 @@ import { assertAllowed } from '../agreements/lifecycle';
 import { agreements } from '../agreements/tables';
 import { appendAuditMany, type AuditEvent } from '../audit/service';
 import { addDays, todayIn } from '../calendar';
+import { insertRows } from '../db/bulk';
 import { anyOf, anyOfIds, arrayLiteral, lookupMany, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, conflict, requireUuid } from '../errors';
@@ -152,13 +153,12 @@ export function planStatusReport(caller: Caller, v: ValidReport, s: ReportState)
  * supersede marked, the reports, the contact changes they carry (with `moreContacts`, others of the same batch),
  * their agreements' next due period. The caller appends the plans' audit entries.
  */
-export async function writeStatusReports(tx: Db, caller: Caller, graceDays: number, plans: readonly ReportPlan[], moreContacts: readonly ContactPlan[] = []): Promise<StatusReport[]> {
+export async function writeStatusReports(tx: Db, caller: Caller, graceDays: number, plans: readonly ReportPlan[], moreContacts: readonly ContactPlan[] = []): Promise<void> {
   const superseded = plans.flatMap((p) => (p.supersedes ? [p.supersedes] : []));
   if (superseded.length) await tx.update(statusReports).set({ supersededAt: new Date() }).where(anyOf(statusReports.id, superseded));
-  const rows = plans.length ? await tx.insert(statusReports).values(plans.map((p) => p.row)).returning() : [];
+  await insertRows(tx, statusReports, plans.map((p) => p.row));
   await writeContactChanges(tx, caller, [...plans.flatMap((p) => (p.contact ? [p.contact] : [])), ...moreContacts]);
   await refreshNextDue(tx, plans.flatMap((p) => (p.active ? [p.active] : [])), graceDays);
-  return rows;
 }
 
 export type CurrentReport = Awaited<ReturnType<typeof currentReports>>[number];
@@ -191,8 +191,9 @@ export async function submitStatusReport(deps: Deps, caller: Caller, input: Stat
     const active = await agreementInStatus(tx, person.id, 'ACTIVE', true);
     const [existing] = await currentReports(tx, [{ personId: person.id, period: v.period.label }]);
     const plan = planStatusReport(caller, v, { person, target, active, existing, liaisonContactId });
-    const [report] = await writeStatusReports(tx, caller, deps.config.reportGraceDays, [plan]);
+    await writeStatusReports(tx, caller, deps.config.reportGraceDays, [plan]);
     await appendAuditMany(tx, caller, plan.audit);
+    const [report] = await loadReports(tx, [plan.row.id]);
     return report!;
   });
 }
