@@ -16,7 +16,7 @@ import { createLogger } from '../src/logger';
 import { findPartner, pastePartnerKeys, registerPartner } from '../src/partners/service';
 import { makeMobile, makeResidentId } from '../src/people/fixtures';
 import { systemCaller } from '../src/policy/actor';
-import { COUNTY } from './county';
+import { COUNTY, personName } from './county';
 import { benchSecretsFile, fmtRate, printTable, requireDatabaseUrl, writeResult } from './lib';
 import { startBenchServer } from './server';
 
@@ -88,14 +88,14 @@ async function main() {
     const body = type === 'STATUS_REPORT'
       ? { period: '2026-Q4', place: { countyCode: PARTNER, town: '郭巷街道' }, workStatus: 'EMPLOYED', needs: [] }
       : { phone: makeMobile(70_000_000 + i) };
-    const payload = { v: 1, id: crypto.randomUUID(), iss: PARTNER, aud: COUNTY, type, iat: now, subject: { idNumber: idOfPerson(i), name: '测试' }, body };
+    const payload = { v: 1, id: crypto.randomUUID(), iss: PARTNER, aud: COUNTY, type, iat: now, subject: { idNumber: idOfPerson(i), name: personName(i) }, body };
     records.push(await new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader({ alg: 'ES256', kid, typ: 'hl-record+jws' }).sign(privateKey));
   }
   const token = () =>
     new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid, typ: 'hl-req+jwt' }).setIssuer(PARTNER).setSubject(PARTNER).setAudience(COUNTY)
       .setIssuedAt().setExpirationTime('2m').setJti(crypto.randomUUID()).sign(privateKey);
 
-  const server = await startBenchServer({ DATABASE_URL: url, SECRETS_FILE: benchSecretsFile, COUNTY_CODE: COUNTY, EXCHANGE_DELIVERY_ENABLED: 'false' });
+  const server = await startBenchServer({ DATABASE_URL: url, SECRETS_FILE: benchSecretsFile, COUNTY_CODE: COUNTY, EXCHANGE_DELIVERY_ENABLED: 'false', REMINDERS_ENABLED: 'false' });
   const statuses: Record<string, number> = {};
   const reasons: Record<string, number> = {};
   let ingestRate = 0;

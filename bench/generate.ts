@@ -19,12 +19,10 @@ import { systemCaller } from '../src/policy/actor';
 import { makeMobile, makeResidentId } from '../src/people/fixtures';
 import { maskIdNumber } from '../src/people/identity';
 import { nextDue, nextPeriod, periodContaining, type Cadence, type Period } from '../src/reports/periods';
-import { BENCH_PASSWORD, COUNTY, TOWNS, townCode, villageCode, VILLAGES_PER_TOWN } from './county';
+import { BENCH_PASSWORD, COUNTY, personName, rand, TOWNS, townCode, villageCode, VILLAGES_PER_TOWN } from './county';
 import { benchSecretsFile, noDelaySocket, Progress, requireDatabaseUrl, resultsDir, writeResult } from './lib';
 
 const DESTINATIONS = ['320506', '320508', '320509', '320213', '320214', '320412', '320585', '320583', '320211', '320411'];
-const SURNAMES = '王李张刘陈杨赵黄周吴徐孙朱马胡郭林何高梁郑罗宋谢唐韩曹许邓萧冯曾程蔡彭潘袁于董余苏叶吕魏蒋田杜丁沈姜范江傅钟卢汪戴崔任陆廖姚方金邱夏谭韦贾邹石熊孟秦阎薛侯雷白龙段郝孔邵史毛常万顾赖武康贺严尹钱施牛洪龚';
-const GIVEN = ['伟', '芳', '娜', '敏', '静', '强', '磊', '军', '洋', '勇', '艳', '杰', '娟', '涛', '明', '超', '秀兰', '霞', '平', '刚', '桂英', '建华', '文', '辉', '丽', '鑫', '宇', '浩', '婷', '欣'];
 const OFFICIAL_ITEMS = '{RESPECT_RIGHTS,DELIVER_BENEFITS,NO_DEPOSIT,FOLLOW_UP_SERVICE}';
 const PERSON_ITEMS = '{ACCEPT_LOCAL_SERVICES,REPORT_PERIODICALLY,KEEP_IN_TOUCH}';
 const GRACE_DAYS = 15;
@@ -33,15 +31,6 @@ const GRACE_DAYS = 15;
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-/** Deterministic per-person randomness: the same person gets the same data on every run. */
-function rand(i: number, salt: number): number {
-  let x = Math.imul(i ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(salt + 1, 0xc2b2ae35);
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x7feb352d);
-  x ^= x >>> 15;
-  return (x >>> 0) / 4_294_967_296;
 }
 
 /** COPY text format: tab-separated, \N for null, backslash escapes. */
@@ -150,7 +139,7 @@ async function main() {
       const validFrom = addDays(today, overdue ? -(400 + Math.floor(rand(i, 2) * 330)) : -(60 + Math.floor(rand(i, 2) * 670)));
       const r3 = rand(i, 3);
       const cadence: Cadence = r3 < 0.6 ? 'QUARTERLY' : r3 < 0.9 ? 'HALF_YEARLY' : 'MONTHLY';
-      const name = SURNAMES[Math.floor(rand(i, 4) * SURNAMES.length)]! + GIVEN[Math.floor(rand(i, 5) * GIVEN.length)]!;
+      const name = personName(i);
       people += line([personId, name, secrets.encrypt(idNumber), secrets.hmac(idNumber), maskIdNumber(idNumber), village, townCode(t), makeMobile(i), dest, null, null, `企业${i % 5000}`, null, validFrom, 'AWAY']);
       // Completed periods are reported, except that one person in ten stopped and is overdue.
       const periods: Period[] = [];

@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { appendAudit } from '../audit/service';
-import type { Db } from '../db/client';
+import { anyOf, type Db } from '../db/client';
 import type { Caller } from '../policy/actor';
 import { recordAgreementEvent } from './history';
 import { assertAllowed } from './lifecycle';
@@ -13,6 +13,12 @@ export async function agreementInStatus(tx: Db, personId: string, status: Agreem
   const q = tx.select().from(agreements).where(and(eq(agreements.personId, personId), eq(agreements.status, status)));
   const [row] = lock ? await q.for('update') : await q;
   return row;
+}
+
+/** The active agreements of these people, locked in id order (a batch's people are locked first). */
+export async function activeAgreementsLocked(tx: Db, personIds: readonly string[]): Promise<Agreement[]> {
+  if (personIds.length === 0) return [];
+  return tx.select().from(agreements).where(and(anyOf(agreements.personId, personIds), eq(agreements.status, 'ACTIVE'))).orderBy(agreements.id).for('update');
 }
 
 /** Ends one agreement inside the caller's transaction: lifecycle check, status, history row and audit entry. */

@@ -212,7 +212,7 @@ async function activateTx(tx: Db, deps: Deps, caller: Caller, a: Agreement): Pro
   await grantConsentTx(tx, caller, a.personId, 'AGREEMENT', '', method, givenOn);
   for (const county of a.sharingCounties) await grantConsentTx(tx, caller, a.personId, 'PARTNER_SHARING', county, method, givenOn);
   await withdrawSharingExceptTx(tx, caller, a.personId, a.sharingCounties);
-  await refreshNextDue(tx, active!, deps.config.reportGraceDays);
+  await refreshNextDue(tx, [active!], deps.config.reportGraceDays);
   await recordAgreementEvent(tx, caller, a.id, 'ACTIVATE', { replaced: current?.id ?? null });
   await appendAudit(tx, caller, { action: 'agreement.activate', targetType: 'Agreement', targetId: a.id, details: { replaced: current?.id ?? null } });
   return loadAgreement(tx, a.id);

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { and, asc, desc, eq, gt, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { insertRows } from '../db/bulk';
 import type { Db } from '../db/client';
 import { actorColumns, type Caller } from '../policy/actor';
 import { GENESIS_HASH, entryHash } from './chain';
@@ -77,7 +78,7 @@ export async function writeAudit(tx: Db, entries: PendingAudit[]): Promise<void>
     prevHash = hash;
     return { ...fields, hash };
   });
-  for (let i = 0; i < values.length; i += 1000) await tx.insert(auditLog).values(values.slice(i, i + 1000));
+  await insertRows(tx, auditLog, values);
 }
 
 /** For events outside any change (a refused request, a failed login): a transaction of its own. */

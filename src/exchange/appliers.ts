@@ -1,8 +1,10 @@
+import type { AuditEvent } from '../audit/service';
 import type { Deps } from '../deps';
 import type { Partner } from '../partners/service';
 import type { Caller } from '../policy/actor';
 import type { RecordEnvelope } from './envelope';
 import type { RegistryRejectionReason, RejectionReason } from './reasons';
+import { seam } from './seam';
 import type { ExchangedType } from './record-types';
 import type { InboundState, UnmatchedReason } from './tables';
 
@@ -72,8 +74,51 @@ export interface Applied {
 export async function applyInbound(ctx: ApplyContext): Promise<Applied> {
   const applier = appliers.get(ctx.record.type as ExchangedType);
   if (!applier) return { state: 'RECEIVED', personId: null, unmatchedReason: null };
-  const outcome = await applier(ctx);
+  return appliedAs(await applier(ctx));
+}
+
+export function appliedAs(outcome: ApplyOutcome): Applied {
   return outcome.state === 'APPLIED'
     ? { state: 'APPLIED', personId: outcome.personId, unmatchedReason: null }
     : { state: 'UNMATCHED', personId: null, unmatchedReason: outcome.reason };
+}
+
+/** An accepted record of a batch, as the batch applier sees it. */
+export interface BatchItem {
+  record: RecordEnvelope;
+  subjectIdHmac: string;
+  /** The inbox lets the batch applier decide this record (its id is not repeated in the batch). */
+  candidate: boolean;
+}
+
+/**
+ * What the batch applier decided for one record: what its applier would have answered (the outcome, or the refusal)
+ * with the audit entries its services would have appended; or PER_RECORD, left to its applier, alone.
+ */
+export type BatchDecision = { outcome: ApplyOutcome; audit: AuditEvent[] } | { refused: RecordRejected } | 'PER_RECORD';
+
+export interface BatchPlan {
+  /** One per item, in order. */
+  decisions: BatchDecision[];
+  /** Writes the changes of the decided records `keep` marks (the others turned out to be duplicates). */
+  write(keep: readonly boolean[]): Promise<void>;
+}
+
+/**
+ * The set-based seam beside the appliers: for a whole batch, loads what its records need in a few statements and
+ * decides each record in memory with the same rules as its applier, so the batch is written with one statement per
+ * table. Records it does not decide go through their applier, one by one. Called first in the batch's transaction
+ * with every accepted record, it also locks what the records are about (people, a partner's residents here) in one
+ * fixed order, so that batches naming the same people in other orders do not deadlock.
+ */
+export type BatchApplier = (ctx: Omit<ApplyContext, 'record' | 'subjectIdHmac'>, items: readonly BatchItem[]) => Promise<BatchPlan>;
+
+const batchApplier = seam<BatchApplier>('a batch applier');
+export const registerBatchApplier = batchApplier.register;
+
+/** Every record left to its applier: what the inbox does when no batch applier is registered. */
+const eachAlone: BatchApplier = async (_ctx, items) => ({ decisions: items.map(() => 'PER_RECORD' as const), write: async () => {} });
+
+export function planBatch(ctx: Omit<ApplyContext, 'record' | 'subjectIdHmac'>, items: readonly BatchItem[]): Promise<BatchPlan> {
+  return (batchApplier.get() ?? eachAlone)(ctx, items);
 }

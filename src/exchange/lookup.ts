@@ -4,6 +4,7 @@ import type { Partner } from '../partners/service';
 import type { Caller } from '../policy/actor';
 import type { RecordBody } from './bodies';
 import { newRecordId, parseRecordPayload, RECORD_VERSION, signRecord } from './envelope';
+import { seam } from './seam';
 
 /**
  * The seam for `POST /exchange/v1/lookup`: the registry core answers whether a person who consented to sharing
@@ -29,20 +30,14 @@ export interface LookupAnswer {
 /** Returns null for "not found or not shared with this partner": both must look the same to the caller. */
 export type LookupProvider = (ctx: LookupContext) => Promise<LookupAnswer | null>;
 
-let provider: LookupProvider | undefined;
-
-export function registerLookupProvider(p: LookupProvider): () => void {
-  if (provider) throw new Error('a lookup provider is already registered');
-  provider = p;
-  return () => {
-    if (provider === p) provider = undefined;
-  };
-}
+const provider = seam<LookupProvider>('a lookup provider');
+export const registerLookupProvider = provider.register;
 
 /** Looks a person up for a partner whose agreement allows LOOKUP; a found person comes back as a signed STATUS_SUMMARY. */
 export async function lookupPerson(deps: Deps, caller: Caller, partner: Partner, idNumber: string): Promise<string | null> {
   const idNumberHmac = deps.secrets.hmac(idNumber);
-  const answer = provider ? await provider({ deps, caller, partner, idNumber, idNumberHmac }) : null;
+  const lookup = provider.get();
+  const answer = lookup ? await lookup({ deps, caller, partner, idNumber, idNumberHmac }) : null;
   let jws: string | null = null;
   let recordId: string | null = null;
   if (answer) {

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, ne, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/service';
-import { anyOfIds, lookupMany, type Db } from '../db/client';
+import { anyOf, anyOfIds, lookupMany, type Db } from '../db/client';
 import { sortsBefore } from '../db/keyset';
 import type { Deps } from '../deps';
 import { badInput, isUuid, notFound, requireUuid } from '../errors';
@@ -54,6 +54,20 @@ export async function openNoticeFor(tx: Db, partnerCode: string, subjectIdHmac: 
     .limit(1)
     .for('update');
   return row;
+}
+
+/**
+ * Locks, in id order, the notices of a partner about these subjects that are not closed: a batch of the partner's
+ * records takes them all first, so two batches naming the same residents in other orders do not deadlock.
+ */
+export async function lockOpenNotices(tx: Db, partnerCode: string, subjectIdHmacs: readonly string[]): Promise<Pick<IncomingNotice, 'id' | 'subjectIdHmac'>[]> {
+  if (subjectIdHmacs.length === 0) return [];
+  return tx
+    .select({ id: incomingNotices.id, subjectIdHmac: incomingNotices.subjectIdHmac })
+    .from(incomingNotices)
+    .where(and(eq(incomingNotices.partnerCode, partnerCode), anyOf(incomingNotices.subjectIdHmac, subjectIdHmacs, 'text'), ne(incomingNotices.status, 'CLOSED')))
+    .orderBy(incomingNotices.id)
+    .for('update');
 }
 
 /** Locks a notice for a change by staff (county administrators). */

@@ -1,7 +1,8 @@
 import { and, asc, eq, exists, gt, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { agreements } from '../agreements/tables';
-import { appendAudit, auditStandalone } from '../audit/service';
+import { appendAudit, auditStandalone, type AuditEvent } from '../audit/service';
 import { todayIn } from '../calendar';
+import { insertRows, updateRows } from '../db/bulk';
 import { anyOfIds, lookupMany, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, conflict, notFound, requireUuid } from '../errors';
@@ -157,19 +158,53 @@ export function validateContactChanges(field: string, c: ContactChanges) {
 }
 
 export type ValidContactChanges = ReturnType<typeof validateContactChanges>;
+/** What a change may set: the contact fields, and the name only for maintenance (clean-person-text). */
+type ChangedFields = ValidContactChanges & { name?: string };
+
+/** What a contact change does to one person: the fields that differ, their new values, the feed's source. */
+export interface ContactPlan {
+  person: Person;
+  fields: (keyof ChangedFields)[];
+  set: ChangedFields;
+  source: string;
+}
+
+/** Pure: the part of `changes` that differs from the person (undefined when nothing does). */
+export function planContactChanges(person: Person, changes: ChangedFields, source: string): ContactPlan | undefined {
+  const fields = (Object.keys(changes) as (keyof ChangedFields)[]).filter((k) => changes[k] !== person[k]);
+  if (fields.length === 0) return undefined;
+  return { person, fields, set: Object.fromEntries(fields.map((k) => [k, changes[k]])), source };
+}
+
+export const contactAudit = (plan: ContactPlan): AuditEvent => ({
+  action: 'person.update',
+  targetType: 'Person',
+  targetId: plan.person.id,
+  details: { fields: plan.fields, source: plan.source },
+});
+
+/**
+ * Writes planned contact changes (one UPDATE per set of fields changed, one insert into the change feed with each
+ * change's source and actor); the caller appends their audit entries (contactAudit).
+ */
+export async function writeContactChanges(tx: Db, caller: Caller, plans: readonly ContactPlan[]): Promise<void> {
+  if (plans.length === 0) return;
+  const updatedAt = new Date();
+  await updateRows(tx, people, 'id', plans.map((p) => ({ id: p.person.id, ...p.set, updatedAt })));
+  const actor = actorColumns(caller.actor);
+  await insertRows(tx, personChanges, plans.map((p) => ({ personId: p.person.id, homeVillageCode: p.person.homeVillageCode, fields: p.fields, source: p.source, ...actor })));
+}
 
 /**
  * Applies validated contact changes to a person inside the caller's transaction: updates only what differs, records
  * the change in the feed with its source and actor, and audits it. Returns the names of the fields that changed.
  */
-export async function applyContactChanges(tx: Db, caller: Caller, person: Person, changes: ValidContactChanges & { name?: string }, source: string): Promise<string[]> {
-  const fields = (Object.keys(changes) as (keyof ValidContactChanges)[]).filter((k) => changes[k] !== person[k]);
-  if (fields.length === 0) return [];
-  const set = Object.fromEntries(fields.map((k) => [k, changes[k]]));
-  await tx.update(people).set({ ...set, updatedAt: new Date() }).where(eq(people.id, person.id));
-  await tx.insert(personChanges).values({ personId: person.id, homeVillageCode: person.homeVillageCode, fields, source, ...actorColumns(caller.actor) });
-  await appendAudit(tx, caller, { action: 'person.update', targetType: 'Person', targetId: person.id, details: { fields, source } });
-  return fields;
+export async function applyContactChanges(tx: Db, caller: Caller, person: Person, changes: ChangedFields, source: string): Promise<string[]> {
+  const plan = planContactChanges(person, changes, source);
+  if (!plan) return [];
+  await writeContactChanges(tx, caller, [plan]);
+  await appendAudit(tx, caller, contactAudit(plan));
+  return plan.fields;
 }
 
 export interface UpdatePersonInput extends ContactChanges {

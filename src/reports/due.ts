@@ -1,8 +1,9 @@
-import { and, eq, gte, isNull, lte } from 'drizzle-orm';
+import { and, gte, isNull, not } from 'drizzle-orm';
 import type { Agreement } from '../agreements/ending';
 import { agreements } from '../agreements/tables';
 import { daysBetween } from '../calendar';
-import type { Db } from '../db/client';
+import { updateRows } from '../db/bulk';
+import { anyOf, type Db } from '../db/client';
 import { continuedTermEnd, continues, skippedDraft } from './owed';
 import { nextDue, type NextDue } from './periods';
 import { statusReports } from './tables';
@@ -43,39 +44,59 @@ export function firstUncovered(terms: readonly Term[], reportedPeriods: readonly
   return first;
 }
 
+/** The report columns the next-due rule reads. */
+export type DueReport = Pick<typeof statusReports.$inferSelect, 'personId' | 'period' | 'periodStart' | 'periodEnd' | 'reportedOn'>;
+
 /**
- * Recomputes and stores an active agreement's next due period and date from the reports that cover its periods
- * (and those still owed under the versions it continues), so "who is overdue" is one indexed query. Called whenever
- * a report is recorded or an agreement activates.
+ * Pure: an active agreement's next due period and date, and its last report, from the person's agreement versions
+ * and current reports (those outside the owed terms are ignored here).
  */
-export async function refreshNextDue(tx: Db, a: Agreement, graceDays: number): Promise<void> {
-  if (a.status !== 'ACTIVE') return;
-  const versions = await tx.select().from(agreements).where(eq(agreements.personId, a.personId));
+export function nextDueColumns(a: Agreement, versions: readonly Agreement[], personReports: readonly DueReport[], graceDays: number) {
   const terms = owedTerms(a, versions);
-  const from = terms.reduce((min, t) => (t.from < min ? t.from : min), a.validFrom);
-  const reports = await tx
-    .select({ period: statusReports.period, periodStart: statusReports.periodStart, reportedOn: statusReports.reportedOn })
-    .from(statusReports)
-    .where(
-      and(
-        eq(statusReports.personId, a.personId),
-        isNull(statusReports.supersededAt),
-        gte(statusReports.periodEnd, from),
-        a.validTo ? lte(statusReports.periodStart, a.validTo) : undefined,
-      ),
-    );
+  const from = termsStart(a, terms);
+  const reports = personReports.filter((r) => r.periodEnd >= from && (!a.validTo || r.periodStart <= a.validTo));
   const due = firstUncovered(terms, reports.map((r) => r.period), graceDays);
-  const last = reports.reduce<(typeof reports)[number] | undefined>((best, r) => (!best || r.periodStart > best.periodStart ? r : best), undefined);
-  await tx
-    .update(agreements)
-    .set({
-      nextDuePeriod: due?.period.label ?? null,
-      nextDueStart: due?.period.start ?? null,
-      nextDueOn: due?.dueOn ?? null,
-      lastReportPeriod: last?.period ?? null,
-      lastReportOn: last?.reportedOn ?? null,
-    })
-    .where(eq(agreements.id, a.id));
+  const last = reports.reduce<DueReport | undefined>((best, r) => (!best || r.periodStart > best.periodStart ? r : best), undefined);
+  return {
+    id: a.id,
+    nextDuePeriod: due?.period.label ?? null,
+    nextDueStart: due?.period.start ?? null,
+    nextDueOn: due?.dueOn ?? null,
+    lastReportPeriod: last?.period ?? null,
+    lastReportOn: last?.reportedOn ?? null,
+  };
+}
+
+const termsStart = (a: Agreement, terms: readonly Term[]) => terms.reduce((min, t) => (t.from < min ? t.from : min), a.validFrom);
+
+/**
+ * Recomputes and stores active agreements' next due period and date from the reports that cover their periods
+ * (and those still owed under the versions they continue), so "who is overdue" is one indexed query. Called
+ * whenever a report is recorded or an agreement activates; a batch of reports refreshes all its agreements at once
+ * (three statements whatever their number).
+ */
+export async function refreshNextDue(tx: Db, list: readonly Agreement[], graceDays: number): Promise<void> {
+  const active = list.filter((a) => a.status === 'ACTIVE');
+  if (active.length === 0) return;
+  const personIds = [...new Set(active.map((a) => a.personId))];
+  // Their earlier versions (owedTerms follows previousId): most people have none, so the batch reads few rows.
+  const earlier = await tx
+    .select()
+    .from(agreements)
+    .where(and(anyOf(agreements.personId, personIds), not(anyOf(agreements.id, active.map((a) => a.id)))));
+  const versions = [...active, ...earlier];
+  // The earliest period end any of them needs; each agreement then keeps its own window (nextDueColumns).
+  const from = active.map((a) => termsStart(a, owedTerms(a, versions))).reduce((min, f) => (f < min ? f : min));
+  const reports = await tx
+    .select({ personId: statusReports.personId, period: statusReports.period, periodStart: statusReports.periodStart, periodEnd: statusReports.periodEnd, reportedOn: statusReports.reportedOn })
+    .from(statusReports)
+    .where(and(anyOf(statusReports.personId, personIds), isNull(statusReports.supersededAt), gte(statusReports.periodEnd, from)));
+  await updateRows(
+    tx,
+    agreements,
+    'id',
+    active.map((a) => nextDueColumns(a, versions.filter((v) => v.personId === a.personId), reports.filter((r) => r.personId === a.personId), graceDays)),
+  );
 }
 
 export type DueStateKind = 'OVERDUE' | 'DUE_SOON' | 'DUE' | 'UP_TO_DATE' | 'NOTHING_DUE';

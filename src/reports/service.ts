@@ -1,19 +1,21 @@
+import crypto from 'node:crypto';
 import { and, asc, desc, eq, gt, isNull, lt, or, sql, type Column, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import { agreementInStatus } from '../agreements/ending';
 import { assertAllowed } from '../agreements/lifecycle';
 import type { Agreement } from '../agreements/ending';
 import { agreements } from '../agreements/tables';
-import { appendAudit } from '../audit/service';
+import { appendAuditMany, type AuditEvent } from '../audit/service';
 import { addDays, todayIn } from '../calendar';
-import { anyOfIds, lookupMany, type Db } from '../db/client';
+import { insertRows } from '../db/bulk';
+import { anyOf, anyOfIds, arrayLiteral, lookupMany, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, conflict, requireUuid } from '../errors';
 import { requireLiaison } from '../liaisons/service';
 import type { Caller } from '../policy/actor';
 import { authorize, type Target } from '../policy/policy';
 import { scopeConditions } from '../policy/scope-sql';
-import { applyContactChanges, loadPerson, personTarget, validateContactChanges, type Person } from '../people/service';
+import { contactAudit, loadPerson, personTarget, planContactChanges, validateContactChanges, writeContactChanges, type ContactPlan, type Person } from '../people/service';
 import { optionalText, requireDate, requireNeeds, type PlaceInput } from '../people/validation';
 import { people } from '../people/tables';
 import { registryTransaction } from '../people/transaction';
@@ -51,13 +53,18 @@ export function enrichReportTarget(e: TargetEnricher): void {
   enrichers.push(e);
 }
 
-async function reportTarget(db: Db, p: Person): Promise<Target> {
+/** Only a user's jurisdiction reads the target (policy `can`): partners and the system need no enrichment. */
+export async function reportTarget(db: Db, caller: Caller, p: Person): Promise<Target> {
   let target = personTarget(p);
+  if (caller.actor.kind !== 'user') return target;
   for (const e of enrichers) target = { ...target, ...(await e(db, p)) };
   return target;
 }
 
-function validate(deps: Deps, input: StatusReportInput) {
+export type ValidReport = ReturnType<typeof validateStatusReport>;
+
+/** Checks a report before any transaction starts (BAD_USER_INPUT), so a bad one writes nothing. */
+export function validateStatusReport(deps: Pick<Deps, 'config'>, input: StatusReportInput) {
   const period = parsePeriod(input.period);
   if (!period) throw badInput('period', 'use 2026-11 (month), 2026-Q3 (quarter) or 2026-H2 (half-year)');
   if (!ARRIVALS.includes(input.arrival)) throw badInput('arrival', 'unknown arrival channel');
@@ -70,71 +77,126 @@ function validate(deps: Deps, input: StatusReportInput) {
   const needsNote = optionalText('needsNote', input.needsNote, 500) ?? null;
   if (needs.includes('OTHER') && !needsNote) throw badInput('needsNote', 'say what the OTHER need is');
   const contact = validateContactChanges('', { phone: input.phone, currentPlace: input.place, employer: input.employer });
-  return { period, reportedOn, needs, needsNote, contact, note: optionalText('note', input.note, 1000) ?? null };
+  const amends = input.amends ? requireUuid('amends', input.amends) : null;
+  return { input, period, reportedOn, needs, needsNote, contact, amends, note: optionalText('note', input.note, 1000) ?? null };
+}
+
+/** What a report is recorded against, loaded and locked in its transaction (person first, then agreement, then report). */
+export interface ReportState {
+  person: Person;
+  /** The policy target of the person (reportTarget). */
+  target: Target;
+  active: Agreement | undefined;
+  /** The current report for the same person and period, if any. */
+  existing: { id: string } | undefined;
+  liaisonContactId: string | null;
+}
+
+/** A report ready to write: the row, the report it supersedes, the contact change it carries, and its audit entries. */
+export interface ReportPlan {
+  row: typeof statusReports.$inferInsert & { id: string };
+  supersedes: string | null;
+  active: Agreement | undefined;
+  contact: ContactPlan | undefined;
+  audit: AuditEvent[];
 }
 
 /**
- * Records a status report. One current report per person and period: a second is CONFLICT unless it names the
- * first in `amends`, which keeps the first as history. A new phone, place or employer in the report updates the
- * person in the same transaction (audited, and shown in the village's change feed).
+ * Pure: the rules of recording a report. One current report per person and period: a second is CONFLICT unless it
+ * names the first in `amends`, which keeps the first as history. Only what the report carries changes the person
+ * (an absent phone is not "no phone").
+ */
+export function planStatusReport(caller: Caller, v: ValidReport, s: ReportState): ReportPlan {
+  const { person: p, active, existing } = s;
+  authorize(caller.actor, 'report.write', s.target);
+  if (p.status !== 'AWAY') throw conflict(`the person is ${p.status}; reports are kept only while they are away`);
+  if (active) assertAllowed(active.status, 'RECORD_REPORT');
+  if (existing && existing.id !== v.amends) {
+    throw conflict(`a report for ${v.period.label} already exists; pass its id in amends to correct it`, { existingReportId: existing.id });
+  }
+  if (!existing && v.amends) throw badInput('amends', `there is no current report for ${v.period.label} with that id`);
+  const recorder = caller.actor;
+  const row = {
+    id: crypto.randomUUID(),
+    personId: p.id,
+    agreementId: active?.id ?? null,
+    villageCode: p.homeVillageCode,
+    period: v.period.label,
+    periodStart: v.period.start,
+    periodEnd: v.period.end,
+    arrival: v.input.arrival,
+    reportedOn: v.reportedOn,
+    placeCountyCode: v.contact.currentCountyCode ?? null,
+    placeTown: v.contact.currentTown ?? null,
+    placeArea: v.contact.currentArea ?? null,
+    employer: v.contact.employer ?? null,
+    workStatus: v.input.workStatus ?? null,
+    phone: v.contact.phone ?? null,
+    needs: v.needs,
+    needsNote: v.needsNote,
+    note: v.note,
+    liaisonContactId: s.liaisonContactId,
+    supersedesId: existing?.id ?? null,
+    recordedByType: recorder.kind === 'user' ? recorder.role : recorder.kind.toUpperCase(),
+    recordedById: recorder.kind === 'user' ? recorder.userId : recorder.kind === 'partner' ? recorder.countyCode : null,
+  };
+  const changes = Object.fromEntries(Object.entries(v.contact).filter(([, value]) => value !== null && value !== undefined));
+  const contact = planContactChanges(p, changes, `STATUS_REPORT:${v.input.arrival}`);
+  const report: AuditEvent = {
+    action: existing ? 'report.amend' : 'report.submit',
+    targetType: 'StatusReport',
+    targetId: row.id,
+    details: { personId: p.id, period: v.period.label, arrival: v.input.arrival },
+  };
+  return { row, supersedes: existing?.id ?? null, active, contact, audit: contact ? [contactAudit(contact), report] : [report] };
+}
+
+/**
+ * Writes planned reports in the caller's transaction, a statement per table whatever their number: the reports they
+ * supersede marked, the reports, the contact changes they carry (with `moreContacts`, others of the same batch),
+ * their agreements' next due period. The caller appends the plans' audit entries.
+ */
+export async function writeStatusReports(tx: Db, caller: Caller, graceDays: number, plans: readonly ReportPlan[], moreContacts: readonly ContactPlan[] = []): Promise<void> {
+  const superseded = plans.flatMap((p) => (p.supersedes ? [p.supersedes] : []));
+  if (superseded.length) await tx.update(statusReports).set({ supersededAt: new Date() }).where(anyOf(statusReports.id, superseded));
+  await insertRows(tx, statusReports, plans.map((p) => p.row));
+  await writeContactChanges(tx, caller, [...plans.flatMap((p) => (p.contact ? [p.contact] : [])), ...moreContacts]);
+  await refreshNextDue(tx, plans.flatMap((p) => (p.active ? [p.active] : [])), graceDays);
+}
+
+export type CurrentReport = Awaited<ReturnType<typeof currentReports>>[number];
+
+/** The current report of each (person, period), locked: the row a new report for that period must amend. */
+export function currentReports(tx: Db, keys: readonly { personId: string; period: string }[]) {
+  return tx
+    .select({ id: statusReports.id, personId: statusReports.personId, period: statusReports.period, byType: statusReports.recordedByType, byId: statusReports.recordedById })
+    .from(statusReports)
+    .where(
+      and(
+        isNull(statusReports.supersededAt),
+        sql`(${statusReports.personId}, ${statusReports.period}) in (select * from unnest(${arrayLiteral(keys.map((k) => k.personId))}::uuid[], ${arrayLiteral(keys.map((k) => k.period))}::text[]))`,
+      ),
+    )
+    .orderBy(statusReports.id)
+    .for('update');
+}
+
+/**
+ * Records a status report, and with it any new phone, place or employer it carries (audited, and shown in the
+ * village's change feed), in one registry transaction.
  */
 export async function submitStatusReport(deps: Deps, caller: Caller, input: StatusReportInput): Promise<StatusReport> {
-  const v = validate(deps, input);
+  const v = validateStatusReport(deps, input);
   const liaisonContactId = input.liaisonContactId ? (await requireLiaison(deps.db, 'liaisonContactId', input.liaisonContactId)).id : null;
-  const amends = input.amends ? requireUuid('amends', input.amends) : null;
   return registryTransaction(deps, async (tx) => {
-    const p = await loadPerson(tx, input.personId, { lock: true });
-    authorize(caller.actor, 'report.write', await reportTarget(tx, p));
-    if (p.status !== 'AWAY') throw conflict(`the person is ${p.status}; reports are kept only while they are away`);
-    const active = await agreementInStatus(tx, p.id, 'ACTIVE', true);
-    if (active) assertAllowed(active.status, 'RECORD_REPORT');
-    const [existing] = await tx
-      .select({ id: statusReports.id })
-      .from(statusReports)
-      .where(and(eq(statusReports.personId, p.id), eq(statusReports.period, v.period.label), isNull(statusReports.supersededAt)))
-      .for('update');
-    if (existing && existing.id !== amends) {
-      throw conflict(`a report for ${v.period.label} already exists; pass its id in amends to correct it`, { existingReportId: existing.id });
-    }
-    if (!existing && amends) throw badInput('amends', `there is no current report for ${v.period.label} with that id`);
-    if (existing) await tx.update(statusReports).set({ supersededAt: new Date() }).where(eq(statusReports.id, existing.id));
-    const recorder = caller.actor;
-    const [report] = await tx
-      .insert(statusReports)
-      .values({
-        personId: p.id,
-        agreementId: active?.id ?? null,
-        villageCode: p.homeVillageCode,
-        period: v.period.label,
-        periodStart: v.period.start,
-        periodEnd: v.period.end,
-        arrival: input.arrival,
-        reportedOn: v.reportedOn,
-        placeCountyCode: v.contact.currentCountyCode ?? null,
-        placeTown: v.contact.currentTown ?? null,
-        placeArea: v.contact.currentArea ?? null,
-        employer: v.contact.employer ?? null,
-        workStatus: input.workStatus ?? null,
-        phone: v.contact.phone ?? null,
-        needs: v.needs,
-        needsNote: v.needsNote,
-        note: v.note,
-        liaisonContactId,
-        supersedesId: existing?.id ?? null,
-        recordedByType: recorder.kind === 'user' ? recorder.role : recorder.kind.toUpperCase(),
-        recordedById: recorder.kind === 'user' ? recorder.userId : recorder.kind === 'partner' ? recorder.countyCode : null,
-      })
-      .returning();
-    // Only what the report actually carries changes the person; an absent phone is not "no phone".
-    const changes = Object.fromEntries(Object.entries(v.contact).filter(([, value]) => value !== null && value !== undefined));
-    await applyContactChanges(tx, caller, p, changes, `STATUS_REPORT:${input.arrival}`);
-    if (active) await refreshNextDue(tx, active, deps.config.reportGraceDays);
-    await appendAudit(tx, caller, {
-      action: existing ? 'report.amend' : 'report.submit',
-      targetType: 'StatusReport',
-      targetId: report!.id,
-      details: { personId: p.id, period: v.period.label, arrival: input.arrival },
-    });
+    const person = await loadPerson(tx, input.personId, { lock: true });
+    const target = await reportTarget(tx, caller, person);
+    const active = await agreementInStatus(tx, person.id, 'ACTIVE', true);
+    const [existing] = await currentReports(tx, [{ personId: person.id, period: v.period.label }]);
+    const plan = planStatusReport(caller, v, { person, target, active, existing, liaisonContactId });
+    await writeStatusReports(tx, caller, deps.config.reportGraceDays, [plan]);
+    await appendAuditMany(tx, caller, plan.audit);
+    const [report] = await loadReports(tx, [plan.row.id]);
     return report!;
   });
 }

@@ -1,18 +1,20 @@
-import { and, eq, isNull } from 'drizzle-orm';
 import { markReturned } from '../agreements/service';
 import { appendAudit } from '../audit/service';
 import { recordServiceDelivered } from '../assistance/service';
 import { protocolDate, todayIn } from '../calendar';
+import type { Deps } from '../deps';
 import { AppError } from '../errors';
 import { RecordRejected, type ApplyContext, type ApplyOutcome, type RecordApplier } from '../exchange/appliers';
+import type { RecordEnvelope } from '../exchange/envelope';
 import type { ExchangedType } from '../exchange/record-types';
 import { noticeContactSet, receiveDeparture, transitionNotice } from '../notices/service';
-import { applyContactChanges, personTarget, validateContactChanges, type Person } from '../people/service';
+import type { Partner } from '../partners/service';
+import { applyContactChanges, personTarget, validateContactChanges, type Person, type ValidContactChanges } from '../people/service';
 import type { PlaceInput } from '../people/validation';
+import type { Caller } from '../policy/actor';
 import { authorize } from '../policy/policy';
-import { submitStatusReport } from '../reports/service';
-import { statusReports } from '../reports/tables';
-import { matchSubject, requirePersonStatus } from './subject';
+import { currentReports, submitStatusReport, type CurrentReport, type StatusReportInput } from '../reports/service';
+import { matchSubject, requirePersonStatus, unmatched } from './subject';
 
 /**
  * What each inbound notification does to the registry (docs/exchange-protocol.md, section 8). Rules live in the
@@ -24,24 +26,36 @@ import { matchSubject, requirePersonStatus } from './subject';
 const EMPLOYER_MAX = 100;
 const employerOf = (e: string | undefined) => (e === undefined ? undefined : e.slice(0, EMPLOYER_MAX));
 
-/** A core service refusing the change (bad date, conflict...) refuses the record; the reason stays in our log. */
-async function registry<T>(change: () => Promise<T>): Promise<T> {
+/**
+ * A core service refusing the change (bad date, conflict...) refuses the record; the reason stays in our log. For
+ * a change that returns a promise (the appliers) as for a pure plan (the batch).
+ */
+export function registry<T>(change: () => T): T {
+  const refusal = (e: unknown) =>
+    e instanceof AppError && (e.code === 'BAD_USER_INPUT' || e.code === 'CONFLICT') ? new RecordRejected('REGISTRY_REFUSED', e.message) : e;
   try {
-    return await change();
+    const result = change();
+    return (result instanceof Promise ? result.catch((e: unknown) => Promise.reject(refusal(e))) : result) as T;
   } catch (e) {
-    if (e instanceof AppError && (e.code === 'BAD_USER_INPUT' || e.code === 'CONFLICT')) throw new RecordRejected('REGISTRY_REFUSED', e.message);
-    throw e;
+    throw refusal(e);
   }
 }
 
-const applied = (person: Person | null): ApplyOutcome => ({ state: 'APPLIED', personId: person?.id ?? null });
+export const applied = (person: Person | null): ApplyOutcome => ({ state: 'APPLIED', personId: person?.id ?? null });
+
+export const partnerSource = (type: ExchangedType) => `PARTNER_COUNTY:${type}`;
+
+/** Pure: the change a partner's phone, place or employer makes to our resident (validated; the policy checked). */
+export function partnerContactChanges(caller: Caller, person: Person, c: { phone?: string; place?: PlaceInput; employer?: string }): ValidContactChanges {
+  authorize(caller.actor, 'person.write', personTarget(person));
+  const given = { phone: c.phone, currentPlace: c.place, employer: employerOf(c.employer) };
+  return validateContactChanges('', Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)));
+}
 
 /** A partner changes our resident's phone, place or employer: the change feed shows it with a partner source. */
 async function changeContact(ctx: ApplyContext, person: Person, c: { phone?: string; place?: PlaceInput; employer?: string }): Promise<void> {
-  authorize(ctx.caller.actor, 'person.write', personTarget(person));
-  const given = { phone: c.phone, currentPlace: c.place, employer: employerOf(c.employer) };
-  const changes = validateContactChanges('', Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)));
-  await registry(() => applyContactChanges(ctx.deps.db, ctx.caller, person, changes, `PARTNER_COUNTY:${ctx.record.type}`));
+  const changes = partnerContactChanges(ctx.caller, person, c);
+  await registry(() => applyContactChanges(ctx.deps.db, ctx.caller, person, changes, partnerSource(ctx.record.type)));
 }
 
 const departure: RecordApplier<'DEPARTURE'> = async (ctx) => {
@@ -51,48 +65,50 @@ const departure: RecordApplier<'DEPARTURE'> = async (ctx) => {
 
 const arrival: RecordApplier<'ARRIVAL'> = async (ctx) => {
   const m = await matchSubject(ctx, { notices: false });
-  if (m.kind !== 'person') return { state: 'UNMATCHED', reason: m.kind === 'none' ? m.reason : 'UNKNOWN_SUBJECT' };
+  if (m.kind !== 'person') return unmatched(m);
   requirePersonStatus(m.person, ['AWAY']);
   await changeContact(ctx, m.person, { place: ctx.record.body.place, employer: ctx.record.body.employer });
   return applied(m.person);
 };
 
 /**
- * A report the destination county gathered: recorded under the person with arrival PARTNER_COUNTY. A second report
- * from the same partner for a period corrects its first; a period already reported here otherwise is refused.
+ * Pure: the report a partner's STATUS_REPORT records under our resident, with arrival PARTNER_COUNTY. A second
+ * report from the same partner for a period corrects its first (`current`, the person's current report for the
+ * period); a period already reported here otherwise is refused.
  */
+export function partnerReport(deps: Pick<Deps, 'config'>, partner: Partner, record: RecordEnvelope<'STATUS_REPORT'>, person: Person, current: CurrentReport | undefined): StatusReportInput {
+  const b = record.body;
+  const ownEarlier = current?.byType === 'PARTNER' && current.byId === partner.countyCode;
+  if (current && !ownEarlier) throw new RecordRejected('PERIOD_ALREADY_REPORTED', `a report for ${b.period} was recorded here`);
+  const issuedOn = protocolDate(new Date(record.iat * 1000));
+  const today = todayIn(deps.config.timeZone);
+  const other = b.needs.includes('OTHER');
+  return {
+    personId: person.id,
+    period: b.period,
+    arrival: 'PARTNER_COUNTY',
+    reportedOn: issuedOn < today ? issuedOn : today,
+    place: b.place,
+    employer: employerOf(b.employer) ?? null,
+    workStatus: b.workStatus,
+    phone: b.phone ?? null,
+    needs: b.needs,
+    // the protocol has one note: it says what an OTHER need is when there is one
+    needsNote: other ? (b.note ?? 'not described by the partner county') : null,
+    note: other ? null : (b.note ?? null),
+    amends: current?.id ?? null,
+  };
+}
+
+/** A report the destination county gathered: recorded under the person (partnerReport). */
 const statusReport: RecordApplier<'STATUS_REPORT'> = async (ctx) => {
   const m = await matchSubject(ctx, { notices: false });
-  if (m.kind !== 'person') return { state: 'UNMATCHED', reason: m.kind === 'none' ? m.reason : 'UNKNOWN_SUBJECT' };
+  if (m.kind !== 'person') return unmatched(m);
   const { person } = m;
   requirePersonStatus(person, ['AWAY']);
-  const b = ctx.record.body;
-  const [current] = await ctx.deps.db
-    .select({ id: statusReports.id, byType: statusReports.recordedByType, byId: statusReports.recordedById })
-    .from(statusReports)
-    .where(and(eq(statusReports.personId, person.id), eq(statusReports.period, b.period), isNull(statusReports.supersededAt)));
-  const ownEarlier = current?.byType === 'PARTNER' && current.byId === ctx.partner.countyCode;
-  if (current && !ownEarlier) throw new RecordRejected('PERIOD_ALREADY_REPORTED', `a report for ${b.period} was recorded here`);
-  const issuedOn = protocolDate(new Date(ctx.record.iat * 1000));
-  const today = todayIn(ctx.deps.config.timeZone);
-  const other = b.needs.includes('OTHER');
-  await registry(() =>
-    submitStatusReport(ctx.deps, ctx.caller, {
-      personId: person.id,
-      period: b.period,
-      arrival: 'PARTNER_COUNTY',
-      reportedOn: issuedOn < today ? issuedOn : today,
-      place: b.place,
-      employer: employerOf(b.employer) ?? null,
-      workStatus: b.workStatus,
-      phone: b.phone ?? null,
-      needs: b.needs,
-      // the protocol has one note: it says what an OTHER need is when there is one
-      needsNote: other ? (b.note ?? 'not described by the partner county') : null,
-      note: other ? null : (b.note ?? null),
-      amends: current?.id ?? null,
-    }),
-  );
+  const [current] = await currentReports(ctx.deps.db, [{ personId: person.id, period: ctx.record.body.period }]);
+  const input = partnerReport(ctx.deps, ctx.partner, ctx.record, person, current);
+  await registry(() => submitStatusReport(ctx.deps, ctx.caller, input));
   return applied(person);
 };
 

@@ -1,5 +1,5 @@
 import { eraseServiceNotes } from '../assistance/service';
-import { registerApplier, type RecordApplier } from '../exchange/appliers';
+import { registerApplier, registerBatchApplier, type RecordApplier } from '../exchange/appliers';
 import { registerLookupProvider } from '../exchange/lookup';
 import type { ExchangedType } from '../exchange/record-types';
 import { receiveInquiry, receiveInquiryReply } from '../inquiries/appliers';
@@ -7,15 +7,16 @@ import { eraseInquiriesAbout } from '../inquiries/service';
 import { onConsentWithdrawn } from '../people/consent';
 import { onErasure } from '../people/erasure';
 import { NOTIFICATION_APPLIERS } from './appliers';
+import { receiveBatch } from './batch';
 import { lookupStatusSummary } from './lookup';
 import { cancelUndeliveredSharing, eraseExchangeRecords } from './stop';
 
 let installed = false;
 
 /**
- * Plugs the registry into the exchange's seams: an applier per inbound type, the lookup provider, and the hooks
- * that stop sharing on consent withdrawal and erase exchange data with the person. Called by boot() for the
- * server and the admin command alike; once per process (the seams are process-wide, several servers in one
+ * Plugs the registry into the exchange's seams: an applier per inbound type and the batch applier, the lookup
+ * provider, and the hooks that stop sharing on consent withdrawal and erase exchange data with the person. Called
+ * by boot() for the server and the admin command alike; once per process (the seams are process-wide, several servers in one
  * process share them: they take everything from the context they are given).
  */
 export function installRegistryExchange(): void {
@@ -23,6 +24,7 @@ export function installRegistryExchange(): void {
   installed = true;
   const appliers: { [T in ExchangedType]: RecordApplier<T> } = { ...NOTIFICATION_APPLIERS, INQUIRY: receiveInquiry, INQUIRY_REPLY: receiveInquiryReply };
   for (const [type, applier] of Object.entries(appliers)) registerApplier(type as ExchangedType, applier as RecordApplier);
+  registerBatchApplier(receiveBatch);
   registerLookupProvider(lookupStatusSummary);
   onConsentWithdrawn(cancelUndeliveredSharing);
   onErasure(eraseExchangeRecords);

@@ -1,11 +1,11 @@
 import { and, eq, isNull } from 'drizzle-orm';
-import type { Db } from '../db/client';
+import { anyOf, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { badInput, conflict } from '../errors';
-import { RecordRejected, type ApplyContext } from '../exchange/appliers';
+import { RecordRejected, type ApplyContext, type ApplyOutcome } from '../exchange/appliers';
 import { storedInboundSubject } from '../exchange/monitor';
 import type { UnmatchedReason } from '../exchange/tables';
-import { lockNotice, openNoticeFor, type IncomingNotice } from '../notices/service';
+import { lockNotice, lockOpenNotices, openNoticeFor, type IncomingNotice } from '../notices/service';
 import { agreementInForce, findPartner } from '../partners/service';
 import { hasConsent } from '../people/consent';
 import { loadPerson, personTarget, type Person } from '../people/service';
@@ -37,10 +37,39 @@ export async function matchSubject(ctx: ApplyContext, opts: { notices: boolean }
     .from(people)
     .where(and(eq(people.idNumberHmac, ctx.subjectIdHmac), isNull(people.erasedAt)))
     .for('update');
-  if (person) return sameName(person.name, ctx.record.subject.name) ? { kind: 'person', person } : { kind: 'none', reason: 'NAME_DIFFERS' };
+  if (person) return personMatch(person, ctx.record.subject.name);
   const notice = opts.notices ? await openNoticeFor(db, ctx.partner.countyCode, ctx.subjectIdHmac) : undefined;
   return notice ? { kind: 'notice', notice } : { kind: 'none', reason: 'UNKNOWN_SUBJECT' };
 }
+
+/** What a batch's records are about, locked: our people by ID-number HMAC, and the partner's residents here. */
+export interface LockedSubjects {
+  people: Map<string, Person>;
+  /** HMACs of subjects who are not ours and have an open notice of the partner. */
+  notices: Set<string>;
+}
+
+/**
+ * Locks everything a batch's records may change about their subjects before any of them is applied, in one fixed
+ * order (see registryTransaction): our people in id order, then the partner's open notices about the others in id
+ * order. Record by record, in the partner's order, two batches naming the same people in other orders deadlocked.
+ * Each record's applier then locks its subject again (already held).
+ */
+export async function lockSubjects(tx: Db, partnerCode: string, subjectIdHmacs: readonly string[]): Promise<LockedSubjects> {
+  const hmacs = [...new Set(subjectIdHmacs)];
+  const ours = hmacs.length ? await tx.select().from(people).where(and(anyOf(people.idNumberHmac, hmacs, 'text'), isNull(people.erasedAt))).orderBy(people.id).for('update') : [];
+  const byHmac = new Map(ours.map((p) => [p.idNumberHmac!, p]));
+  const notices = await lockOpenNotices(tx, partnerCode, hmacs.filter((h) => !byHmac.has(h)));
+  return { people: byHmac, notices: new Set(notices.map((n) => n.subjectIdHmac!)) };
+}
+
+/** Pure: the person who has a record's ID number is its subject only under the same name (whitespace aside). */
+export function personMatch(person: Person, subjectName: string): Match {
+  return sameName(person.name, subjectName) ? { kind: 'person', person } : { kind: 'none', reason: 'NAME_DIFFERS' };
+}
+
+/** A record matching no one is kept UNMATCHED, for a person to resolve. */
+export const unmatched = (m: Exclude<Match, { kind: 'person' }>): ApplyOutcome => ({ state: 'UNMATCHED', reason: m.kind === 'none' ? m.reason : 'UNKNOWN_SUBJECT' });
 
 /**
  * What a partner may not tell us about our resident: nothing once they withdrew (PERSON_WITHDRAWN), and news of

@@ -4,6 +4,7 @@ import { verifyAuditChain } from '../../src/audit/service';
 import { engine } from '../helpers/db';
 import { agreement, FakePartner, REGISTER } from '../helpers/partner';
 import { raceOnPeople } from '../helpers/race';
+import { BODIES, idWithCheckDigit } from '../helpers/records';
 import { activeAgreement, nextIdNumber, register } from '../helpers/registry';
 import { SEED, startTestServer, type TestServer } from '../helpers/server';
 
@@ -62,5 +63,30 @@ describe.runIf(engine === 'postgres')('two partners pushing records about the sa
     const byId = Object.fromEntries(phones.map((p) => [p.id, p.phone]));
     expect([['13900000001', '13900000002'], ['13911110001', '13911110002']]).toContainEqual([byId[a.id], byId[b.id]]);
     expect((await verifyAuditChain(t.server.deps.db)).ok).toBe(true);
+  });
+
+  /**
+   * The same for a partner's residents living here: two batches of one partner about two of them, in opposite
+   * orders, each after a person the test holds. Record by record, each batch locked one notice and waited for the
+   * other's; a batch locks the notices it names in id order first, after its people.
+   */
+  it('batches naming the same notices in opposite orders both go through', async () => {
+    const [c, d] = [await person('孙丽'), await person('周杰')];
+    const residents = [{ idNumber: idWithCheckDigit('11010519800101001'), name: '钱文' }, { idNumber: idWithCheckDigit('11010519800202002'), name: '冯超' }];
+    const departures = residents.map((subject) => wuzhong.record({ type: 'DEPARTURE', subject, body: BODIES.DEPARTURE }));
+    expect((await push(wuzhong, departures)).body.receipts?.map((x) => x.status)).toEqual(['ACCEPTED', 'ACCEPTED']);
+    const update = (subject: { idNumber: string; name: string }, phone: string) => wuzhong.record({ type: 'CONTACT_UPDATE', subject, body: { phone } });
+    const [r1, r2] = residents as [(typeof residents)[0], (typeof residents)[0]];
+    const [first, second] = await raceOnPeople(
+      pg,
+      [c.id, d.id],
+      () => push(wuzhong, [update(c.subject, '13900000013'), update(r1, '13900000011'), update(r2, '13900000012')]),
+      () => push(wuzhong, [update(d.subject, '13911110014'), update(r2, '13911110012'), update(r1, '13911110011')]),
+    );
+    expect([first.status, second.status]).toEqual([200, 200]);
+    for (const r of [first, second]) expect(r.body.receipts?.map((x) => x.status)).toEqual(['ACCEPTED', 'ACCEPTED', 'ACCEPTED']);
+    const phones = await pg<{ phone: string }[]>`select phone from incoming_notices where partner_code = '320506' order by subject_name`;
+    // one batch ran whole after the other
+    expect([['13900000012', '13900000011'], ['13911110012', '13911110011']]).toContainEqual(phones.map((p) => p.phone));
   });
 });
