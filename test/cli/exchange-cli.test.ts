@@ -16,7 +16,8 @@ afterAll(async () => {
 });
 
 describe('exchange commands of the admin CLI', () => {
-  it('registers an air-gapped partner from a JWKS file, and prints our own JWKS to hand over', async () => {
+  // each admin command is a fresh process (tsx and the database to open): slow on a busy machine
+  it('registers an air-gapped partner from a JWKS file, and prints our own JWKS to hand over', { timeout: 120_000 }, async () => {
     database = process.env.DATABASE_URL ? await openTestDatabase() : undefined;
     partner = await FakePartner.start('370406', '320324');
     const jwksFile = path.join(dataDir, 'shanting-jwks.json');

@@ -13,7 +13,8 @@ afterAll(async () => {
 });
 
 describe('admin commands of the association and reminder modules', () => {
-  it('checks association scopes when creating staff, and runs the reminder job for cron', async () => {
+  // each admin command is a fresh process (tsx and the database to open): slow on a busy machine
+  it('checks association scopes when creating staff, and runs the reminder job for cron', { timeout: 120_000 }, async () => {
     database = process.env.DATABASE_URL ? await openTestDatabase() : undefined;
     const env = { ...process.env, DATA_DIR: dataDir, DATABASE_URL: database?.url ?? '', LOG_LEVEL: 'silent' };
     // The association module's scope check is registered for the command line too (not "cannot be checked yet").

@@ -29,7 +29,8 @@ async function withServer<T>(work: (db: Awaited<ReturnType<typeof startServer>>[
 }
 
 describe('registry admin commands', () => {
-  it("load an operator's division list, refuse a malformed one whole, and verify the audit chain", async () => {
+  // each admin command is a fresh process (tsx and the database to open): slow on a busy machine
+  it("load an operator's division list, refuse a malformed one whole, and verify the audit chain", { timeout: 120_000 }, async () => {
     database = process.env.DATABASE_URL ? await openTestDatabase() : undefined;
     const env = { ...process.env, DATA_DIR: dataDir, DATABASE_URL: database?.url ?? '', LOG_LEVEL: 'silent' };
     const good = path.join(dataDir, 'divisions.csv');
