@@ -1,4 +1,5 @@
 import type { AuditEvent } from '../audit/service';
+import type { Db } from '../db/client';
 import type { Deps } from '../deps';
 import type { Partner } from '../partners/service';
 import type { Caller } from '../policy/actor';
@@ -100,8 +101,8 @@ export type BatchDecision = { outcome: ApplyOutcome; audit: AuditEvent[] } | { r
 export interface BatchPlan {
   /** One per item, in order. */
   decisions: BatchDecision[];
-  /** Writes the changes of the decided records `keep` marks (the others turned out to be duplicates). */
-  write(keep: readonly boolean[]): Promise<void>;
+  /** Writes, through `db` (the inbox's savepoint), the changes of the records `keep` marks (the others were duplicates). */
+  write(db: Db, keep: readonly boolean[]): Promise<void>;
 }
 
 /**

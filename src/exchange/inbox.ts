@@ -114,7 +114,7 @@ export async function receiveRecords(deps: Deps, caller: Caller, partner: Partne
     const decided = at.flatMap((i, k) => (plan.decisions[k] === 'PER_RECORD' ? [] : [{ i, a: accepted[i]!, decision: plan.decisions[k] as Exclude<BatchDecision, 'PER_RECORD'> }]));
     if (decided.length) {
       try {
-        const results = await tx.transaction((sp) => storeDecided(deps, sp, caller, partner, decided, (keep) => plan.write(at.map((i) => keep.has(i)))));
+        const results = await tx.transaction((sp) => storeDecided(deps, sp, caller, partner, decided, (keep) => plan.write(sp, at.map((i) => keep.has(i)))));
         decided.forEach((d, k) => (handled[d.i] = results[k]));
       } catch (e) {
         const refused = refusedByDatabase(e);

@@ -71,9 +71,9 @@ export const receiveBatch: BatchApplier = async (ctx, items) => {
 
   return {
     decisions,
-    write: async (keep) => {
+    write: async (db, keep) => {
       const kept = <T>(plans: Map<number, T>) => [...plans].flatMap(([k, p]) => (keep[k] ? [p] : []));
-      await writeStatusReports(tx, ctx.caller, ctx.deps.config.reportGraceDays, kept(reports), kept(contacts));
+      await writeStatusReports(db, ctx.caller, ctx.deps.config.reportGraceDays, kept(reports), kept(contacts));
     },
   };
 };

@@ -80,6 +80,7 @@ const subjectOf = (w: Who) => ({ idNumber: w.idNumber, name: w.name });
 const report = (w: Who, body: Record<string, unknown> = {}, opts: { id?: string } = {}) =>
   partner.record({ type: 'STATUS_REPORT', subject: subjectOf(w), body: { ...BODIES.STATUS_REPORT, period: quarter.label, ...body }, ...opts });
 const contact = (w: Who, body: Record<string, unknown>, opts: { ref?: string } = {}) => partner.record({ type: 'CONTACT_UPDATE', subject: subjectOf(w), body, ...opts });
+const idByName = async (c: County, name: string) => (await c.t.server.deps.db.select({ id: people.id }).from(people).where(eq(people.name, name)))[0]!.id;
 const inboundInserts = (c: County) => c.statements.filter((q) => q.startsWith('insert into "exchange_inbound_records"')).length;
 const idOf = (jws: string) => JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()).id as string;
 const push = (c: County, records: string[]) => partner.pushTo(c.t.url, records) as Promise<{ status: number; body: { receipts: { id: string; status: string; reason?: string }[] } }>;
@@ -266,5 +267,30 @@ describe('a batch applied set-based and record by record', () => {
     // the transport token and partner, then per batch: people and notices locked, agreements, current reports,
     // the records stored, reports, people (one per set of fields), change feed, next due (3), the audit chain (3)
     expect(few).toBeLessThanOrEqual(22);
+  });
+
+  it('takes the batch record by record when the database refuses one of its set-based writes, refusing that record alone', async () => {
+    const c = counties[0]!;
+    const db = c.t.server.deps.db;
+    const [a, b, d] = [who('韩梅'), who('曹雪'), who('许诺')];
+    for (const w of [a, b, d]) {
+      const p = await register(c.t, c.official, { name: w.name, idNumber: w.idNumber, phone: w.phone, homeVillageCode: SEED.villageWangji, currentPlace: { countyCode: '320506' } });
+      await activeAgreement(c.t, c.official, p.id, { sharingCounties: ['320506'], validTo: '2029-12-31' });
+    }
+    const records = [report(a), report(b, { note: 'REFUSED BY A CHECK' }), contact(d, { phone: '13744445555' })];
+    await db.execute(sql.raw(`alter table status_reports add constraint hl_test_refuse_note check (note is distinct from 'REFUSED BY A CHECK')`));
+    try {
+      const r = await push(c, records);
+      expect(r.body.receipts.map((x) => x.reason ?? x.status)).toEqual(['ACCEPTED', 'STORAGE_REFUSED', 'ACCEPTED']);
+    } finally {
+      await db.execute(sql`alter table status_reports drop constraint hl_test_refuse_note`);
+    }
+    const stored = await db.select({ id: inboundRecords.id }).from(inboundRecords).where(inArray(inboundRecords.id, records.map(idOf)));
+    expect(stored.map((x) => x.id).sort()).toEqual([idOf(records[0]!), idOf(records[2]!)].sort());
+    const reportsOf = async (w: Who) => (await db.select({ period: statusReports.period }).from(statusReports).where(eq(statusReports.personId, await idByName(c, w.name)))).map((x) => x.period);
+    expect(await reportsOf(a)).toEqual([quarter.label]);
+    expect(await reportsOf(b)).toEqual([]);
+    const [phone] = await db.select({ phone: people.phone }).from(people).where(eq(people.name, d.name));
+    expect(phone!.phone).toBe('13744445555');
   });
 });
