@@ -27,7 +27,7 @@ describe('exchange commands of the admin CLI', () => {
 
     const registered = JSON.parse(
       admin('partners', 'register', '--county-code', '370406', '--name', '山亭区', '--base-url', 'https://exchange.shanting.example.cn',
-        '--jwks-file', jwksFile, '--valid-from', '2026-01-01', '--valid-to', '2026-12-31', '--inbound', 'ARRIVAL,STATUS_REPORT', '--outbound', 'DEPARTURE'),
+        '--jwks-file', jwksFile, '--valid-from', '2026-01-01', '--valid-to', '2099-12-31', '--inbound', 'ARRIVAL,STATUS_REPORT', '--outbound', 'DEPARTURE'),
     );
     expect(registered).toMatchObject({
       countyCode: '370406',
