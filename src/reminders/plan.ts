@@ -3,7 +3,7 @@ import { agreements } from '../agreements/tables';
 import { appendAudit } from '../audit/service';
 import { users } from '../auth/tables';
 import { addDays } from '../calendar';
-import type { Db } from '../db/client';
+import { anyOf, type Db } from '../db/client';
 import type { Deps } from '../deps';
 import { inquiriesNearDue } from '../inquiries/figures';
 import { getDivision } from '../jurisdiction/divisions';
@@ -135,6 +135,30 @@ async function quarterlyWarnings(tx: Db, deps: Deps, today: string): Promise<Pla
 }
 
 /**
+ * The plan's rows by person id (rows for users last). Every outbox row's foreign keys lock its person and agreement
+ * (FOR KEY SHARE, held to commit), which a partner's batch or any job over many people must wait for when it locks
+ * them FOR UPDATE, in person-id order and then their agreements. In the plan's own order (by kind, then as its queries
+ * return them) the plan held a later person while waiting for an earlier one the batch held, and the batch waited for
+ * the later one: a deadlock on the first planning day of a large county. (Ids come back as lowercase text, which
+ * sorts as PostgreSQL sorts uuids.)
+ */
+const inLockOrder = (planned: Planned[]): Planned[] =>
+  [...planned].sort((a, b) => (a.personId === b.personId ? 0 : a.personId === undefined ? 1 : b.personId === undefined ? -1 : a.personId < b.personId ? -1 : 1));
+
+/**
+ * Takes the locks a chunk's foreign keys will take, in the registry's order: the people in id order, then their
+ * agreements. Chunks come in person-id order and an agreement belongs to its row's person, so across the plan people
+ * are locked in id order and each agreement after its person, as everyone else does.
+ */
+async function lockRecipients(tx: Db, chunk: Planned[]): Promise<void> {
+  const ids = (pick: (p: Planned) => string | undefined) => [...new Set(chunk.flatMap((p) => pick(p) ?? []))];
+  const personIds = ids((p) => p.personId);
+  if (personIds.length) await tx.select({ id: people.id }).from(people).where(anyOf(people.id, personIds)).orderBy(people.id).for('key share');
+  const agreementIds = ids((p) => p.agreementId);
+  if (agreementIds.length) await tx.select({ id: agreements.id }).from(agreements).where(anyOf(agreements.id, agreementIds)).orderBy(agreements.id).for('key share');
+}
+
+/**
  * Writes the day's reminders into the outbox, in one transaction under an advisory lock (instances take turns; the
  * day is planned once). Rows already planned on earlier days or runs are skipped by their unique key, so a rerun or a
  * second instance adds nothing; a crash rolls the whole plan back and the next run redoes it.
@@ -153,10 +177,13 @@ export async function planReminders(deps: Deps, today: string, channel: Channel,
       ...(await quarterlyWarnings(tx, deps, today)),
     ];
     let inserted = 0;
-    for (let i = 0; i < planned.length; i += 500) {
+    const ordered = inLockOrder(planned);
+    for (let i = 0; i < ordered.length; i += 500) {
+      const chunk = ordered.slice(i, i + 500);
+      await lockRecipients(tx, chunk);
       const rows = await tx
         .insert(notifications)
-        .values(planned.slice(i, i + 500).map((p) => ({ ...p, nextAttemptAt: now }))).onConflictDoNothing({ target: notifications.dedupeKey }).returning({ id: notifications.id });
+        .values(chunk.map((p) => ({ ...p, nextAttemptAt: now }))).onConflictDoNothing({ target: notifications.dedupeKey }).returning({ id: notifications.id });
       inserted += rows.length;
     }
     await tx

@@ -1,0 +1,72 @@
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyAuditChain } from '../../src/audit/service';
+import { addDays, todayIn } from '../../src/calendar';
+import { planReminders } from '../../src/reminders/plan';
+import { engine } from '../helpers/db';
+import { agreement, FakePartner, REGISTER } from '../helpers/partner';
+import { raceOnPeople } from '../helpers/race';
+import { activeAgreement, nextIdNumber, register } from '../helpers/registry';
+import { SEED, startTestServer, type TestServer } from '../helpers/server';
+
+// PGlite runs one transaction at a time, so this race exists only on PostgreSQL.
+describe.runIf(engine === 'postgres')('the daily reminder plan and a partner batch about the same people (PostgreSQL)', () => {
+  let t: TestServer;
+  let official: string;
+  let wuzhong: FakePartner;
+  let pg: postgres.Sql;
+  beforeAll(async () => {
+    t = await startTestServer();
+    const admin = (await t.user({ role: 'COUNTY_ADMIN' })).token;
+    official = (await t.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageWangji })).token;
+    wuzhong = await FakePartner.start('320506', t.config.countyCode);
+    await t.gql(REGISTER, { input: agreement(wuzhong) }, admin);
+    pg = postgres(t.database.url!, { max: 2, onnotice: () => {} });
+  });
+  afterAll(async () => {
+    await pg.end();
+    await wuzhong.close();
+    await t.close();
+  });
+
+  const today = () => todayIn(t.config.timeZone);
+
+  async function person(name: string) {
+    const idNumber = nextIdNumber();
+    const p = await register(t, official, { name, idNumber, homeVillageCode: SEED.villageWangji, currentPlace: { countyCode: '320506' } });
+    await activeAgreement(t, official, p.id, { sharingCounties: ['320506'], validTo: addDays(today(), 365) });
+    return { id: p.id, subject: { idNumber, name } };
+  }
+
+  const dueOn = (personId: string, day: string) => pg`update agreements set next_due_on = ${day} where person_id = ${personId} and status = 'ACTIVE'`;
+
+  /**
+   * The plan inserts its reminders due soon before the overdue ones, and each outbox row locks its person (FOR KEY
+   * SHARE, the foreign key). Here the later person (by id) is due soon and the earlier one overdue, so in that order
+   * the plan held the later person and waited for the earlier one, which the batch (people in id order) held while
+   * waiting for the later one: a deadlock, and the plan or the batch failed. The plan locks its people in id order.
+   */
+  it('both finish: the plan locks the people it reminds in id order', async () => {
+    const [early, late] = [await person('吴刚'), await person('郑洁')].sort((a, b) => (a.id < b.id ? -1 : 1)) as [{ id: string; subject: { idNumber: string; name: string } }, { id: string; subject: { idNumber: string; name: string } }];
+    await dueOn(early.id, addDays(today(), -10));
+    await dueOn(late.id, addDays(today(), 2));
+    const update = (who: typeof early, phone: string) => wuzhong.record({ type: 'CONTACT_UPDATE', subject: who.subject, body: { phone } });
+    const [push, planned] = await raceOnPeople(
+      pg,
+      [early.id],
+      () => wuzhong.pushTo(t.url, [update(early, '13900000021'), update(late, '13900000022')]),
+      () => planReminders(t.server.deps, today(), 'LOG'),
+    );
+    expect(push.status).toBe(200);
+    expect((push.body as { receipts: { status: string }[] }).receipts.map((r) => r.status)).toEqual(['ACCEPTED', 'ACCEPTED']);
+    expect(planned).toBeGreaterThanOrEqual(2);
+    const reminded = await pg<{ person_id: string; kind: string }[]>`select person_id, kind from notifications where person_id in ${pg([early.id, late.id])} order by kind`;
+    expect(reminded.map((r) => [r.person_id, r.kind])).toEqual([
+      [late.id, 'REPORT_DUE_SOON'],
+      [early.id, 'REPORT_OVERDUE'],
+    ]);
+    const phones = await pg<{ phone: string }[]>`select phone from people where id in ${pg([early.id, late.id])} order by id`;
+    expect(phones.map((p) => p.phone)).toEqual(['13900000021', '13900000022']);
+    expect((await verifyAuditChain(t.server.deps.db)).ok).toBe(true);
+  });
+});
