@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { and, asc, desc, eq, gt, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { insertRows } from '../db/bulk';
 import type { Db } from '../db/client';
+import { ADVISORY_LOCK } from '../db/locks';
 import { actorColumns, type Caller } from '../policy/actor';
 import { GENESIS_HASH, entryHash } from './chain';
 import { auditLog } from './tables';
@@ -16,9 +17,6 @@ export interface AuditEvent {
   /** Ids and reasons only: never names, ID numbers or phones. */
   details?: Record<string, unknown>;
 }
-
-// Any constant works; it only has to be the same everywhere so chained inserts take turns.
-const CHAIN_LOCK_KEY = 7_301_324;
 
 /** An event and who caused it, waiting to be written. */
 export interface PendingAudit {
@@ -57,7 +55,7 @@ export async function collectAudit<T>(fn: () => Promise<T>): Promise<{ result: T
 /** Writes entries to the chain under its lock (the batch's last statement). */
 export async function writeAudit(tx: Db, entries: PendingAudit[]): Promise<void> {
   if (entries.length === 0) return;
-  await tx.execute(sql`select pg_advisory_xact_lock(${CHAIN_LOCK_KEY})`);
+  await tx.execute(sql`select pg_advisory_xact_lock(${ADVISORY_LOCK.auditChain})`);
   const [last] = await tx.select({ hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.id)).limit(1);
   let prevHash = last?.hash ?? GENESIS_HASH;
   const at = new Date();

@@ -9,6 +9,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { projectRoot } from '../paths';
+import { ADVISORY_LOCK } from './locks';
 import * as schema from './schema';
 
 export type Schema = typeof schema;
@@ -24,8 +25,6 @@ export interface Database {
 }
 
 export const migrationsFolder = path.join(projectRoot, 'drizzle');
-
-const MIGRATION_LOCK_KEY = 7_301_320;
 
 export interface OpenOptions {
   databaseUrl?: string | undefined;
@@ -54,10 +53,10 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
         // (the later ones then find nothing to do).
         const lock = await client.reserve();
         try {
-          await lock`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+          await lock`select pg_advisory_lock(${ADVISORY_LOCK.migrate})`;
           await migratePostgres(db as never, { migrationsFolder });
         } finally {
-          await lock`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.catch(() => undefined);
+          await lock`select pg_advisory_unlock(${ADVISORY_LOCK.migrate})`.catch(() => undefined);
           lock.release();
         }
       },

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { and, eq, gte, inArray, lte, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { rows } from '../db/client';
+import { ADVISORY_LOCK } from '../db/locks';
 import type { Deps } from '../deps';
 import { fetchLimited, OutboundHttpError } from '../http/fetch-limited';
 import { partners } from '../partners/tables';
@@ -58,9 +59,6 @@ export interface DeliveryRun {
   failed: number;
   retried: number;
 }
-
-// Any constant works; it only has to be the same everywhere so claims take turns (see claim()).
-const CLAIM_LOCK_KEY = 7_301_326;
 
 /**
  * Pushes queued outbox records to partners (docs/exchange-protocol.md, "Delivery"). Safe with any number of
@@ -179,7 +177,7 @@ export class DeliveryWorker {
     const claimed = await db.transaction(async (tx) => {
       // Claims take turns: otherwise two claims at once could each take a record about the same person, neither
       // seeing the other's (uncommitted) claim.
-      await tx.execute(sql`select pg_advisory_xact_lock(${CLAIM_LOCK_KEY})`);
+      await tx.execute(sql`select pg_advisory_xact_lock(${ADVISORY_LOCK.claimDeliveries})`);
       // The due rows are picked oldest first (the partner codes given as values, so the due index is used), then
       // locked in id order; the lock re-checks they are still due. Per person and partner, only the oldest queued
       // record goes, and only while none about the person is in flight (leased) or waiting for its retry: one

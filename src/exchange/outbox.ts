@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { and, asc, count, eq, gt, isNotNull, ne, sql } from 'drizzle-orm';
 import type { AuditEvent } from '../audit/service';
 import { rows, type Db } from '../db/client';
+import { ADVISORY_LOCK } from '../db/locks';
 import type { Deps } from '../deps';
 import { badInput, conflict } from '../errors';
 import { agreementInForce, findPartner } from '../partners/service';
@@ -91,9 +92,6 @@ export async function queueRecord<T extends ExchangedType>(deps: Deps, input: Qu
 
 // ---- pull order ----
 
-// Any constant works; it only has to be the same everywhere so publish steps take turns.
-const PUBLISH_LOCK_KEY = 7_301_325;
-
 /**
  * The publish step: gives every committed, not yet published outbox row the next pull sequence number. Publish
  * steps take turns under a transaction-scoped lock and number after the highest number already given, so numbers
@@ -103,7 +101,7 @@ const PUBLISH_LOCK_KEY = 7_301_325;
  */
 export async function publishOutbox(db: Db): Promise<number> {
   return db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(${PUBLISH_LOCK_KEY})`);
+    await tx.execute(sql`select pg_advisory_xact_lock(${ADVISORY_LOCK.publishOutbox})`);
     const published = await rows<{ id: string }>(
       tx,
       sql`with locked as (

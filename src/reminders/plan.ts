@@ -4,6 +4,7 @@ import { appendAudit } from '../audit/service';
 import { users } from '../auth/tables';
 import { addDays } from '../calendar';
 import { anyOf, type Db } from '../db/client';
+import { ADVISORY_LOCK } from '../db/locks';
 import type { Deps } from '../deps';
 import { inquiriesNearDue } from '../inquiries/figures';
 import { getDivision } from '../jurisdiction/divisions';
@@ -17,9 +18,6 @@ import { dateZh, periodZh, render } from './templates';
 import { notificationKey, notifications, reminderRuns, type Channel, type NotificationKind } from './tables';
 
 export const REMINDER_CALLER = systemCaller('reminders');
-
-// Any constant: the daily planning of all instances takes turns on it.
-const PLAN_LOCK_KEY = 7_301_325;
 
 interface Planned {
   dedupeKey: string;
@@ -165,7 +163,7 @@ async function lockRecipients(tx: Db, chunk: Planned[]): Promise<void> {
  */
 export async function planReminders(deps: Deps, today: string, channel: Channel, now = new Date()): Promise<number> {
   return deps.db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(${PLAN_LOCK_KEY})`);
+    await tx.execute(sql`select pg_advisory_xact_lock(${ADVISORY_LOCK.planReminders})`);
     const [run] = await tx.select().from(reminderRuns).where(eq(reminderRuns.runDate, today));
     if (run?.finishedAt) return 0;
     const county = (await getDivision(tx, deps.config.countyCode))?.name ?? '';

@@ -2,12 +2,20 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/audit/service';
 import { addDays, todayIn } from '../../src/calendar';
+import { ADVISORY_LOCK } from '../../src/db/locks';
+import { publishOutbox } from '../../src/exchange/outbox';
 import { planReminders } from '../../src/reminders/plan';
 import { engine } from '../helpers/db';
 import { agreement, FakePartner, REGISTER } from '../helpers/partner';
-import { raceOnPeople } from '../helpers/race';
+import { raceOnPeople, waitingForLocks } from '../helpers/race';
+import { waitFor } from '../helpers/wait';
 import { activeAgreement, nextIdNumber, register } from '../helpers/registry';
 import { SEED, startTestServer, type TestServer } from '../helpers/server';
+
+it('every advisory lock key belongs to one job', () => {
+  const keys = Object.values(ADVISORY_LOCK);
+  expect(new Set(keys).size).toBe(keys.length);
+});
 
 // PGlite runs one transaction at a time, so this race exists only on PostgreSQL.
 describe.runIf(engine === 'postgres')('the daily reminder plan and a partner batch about the same people (PostgreSQL)', () => {
@@ -68,5 +76,26 @@ describe.runIf(engine === 'postgres')('the daily reminder plan and a partner bat
     const phones = await pg<{ phone: string }[]>`select phone from people where id in ${pg([early.id, late.id])} order by id`;
     expect(phones.map((p) => p.phone)).toEqual(['13900000021', '13900000022']);
     expect((await verifyAuditChain(t.server.deps.db)).ok).toBe(true);
+  });
+
+  /** The plan and the outbox's publish step shared one advisory lock key, so each waited for the other for nothing. */
+  it('the outbox publish step does not wait for a reminder plan', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const plan = pg.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(${ADVISORY_LOCK.planReminders})`;
+      locked();
+      await released;
+    });
+    await isLocked;
+    let published = false;
+    const publish = publishOutbox(t.server.deps.db).then(() => (published = true));
+    const outcome = await waitFor('the publish step to finish or wait', async () => (published ? 'finished' : (await waitingForLocks(pg)) > 0 ? 'waiting' : undefined));
+    release();
+    await plan;
+    await publish;
+    expect(outcome).toBe('finished');
   });
 });
