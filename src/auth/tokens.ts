@@ -15,11 +15,16 @@ export interface AccessClaims {
 /** Headers that would let a token name its own key; we only ever use keys from our own store. */
 export const FORBIDDEN_KEY_HEADERS = ['jku', 'x5u', 'jwk', 'x5c', 'x5t', 'x5t#S256'] as const;
 
-/** Verified tokens are remembered (bounded) until they expire: a signature checks out the same way every time. */
+/**
+ * Verified tokens are remembered (bounded) until they expire: a signature checks out the same way every time. The
+ * key that signed it may be retired meanwhile, so a hit is accepted only while its kid is still in the key set.
+ */
 const VERIFIED_CACHE_SIZE = 10_000;
 
+type Verified = JWTPayload & AccessClaims;
+
 export class TokenService {
-  private verified = new Map<string, JWTPayload & AccessClaims>();
+  private verified = new Map<string, { claims: Verified; kid: string }>();
 
   constructor(
     private readonly keys: KeyStore,
@@ -51,21 +56,21 @@ export class TokenService {
   }
 
   /** Returns the claims of a valid token, or undefined for anything else (expired, tampered, foreign key...). */
-  async verify(token: string): Promise<(JWTPayload & AccessClaims) | undefined> {
+  async verify(token: string): Promise<Verified | undefined> {
     const known = this.verified.get(token);
     if (known) {
-      if ((known.exp ?? 0) * 1000 > Date.now()) return known;
+      // The key set is cached by the key store: a map lookup, no signature check.
+      if ((known.claims.exp ?? 0) * 1000 > Date.now() && (await this.keys.verificationKey('SESSION', known.kid))) return known.claims;
       this.verified.delete(token);
     }
-    const claims = await this.verifyUncached(token);
-    if (claims) {
-      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
-      this.verified.set(token, claims);
-    }
-    return claims;
+    const verified = await this.verifyUncached(token);
+    if (!verified) return undefined;
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, verified);
+    return verified.claims;
   }
 
-  private async verifyUncached(token: string): Promise<(JWTPayload & AccessClaims) | undefined> {
+  private async verifyUncached(token: string): Promise<{ claims: Verified; kid: string } | undefined> {
     try {
       const header = decodeProtectedHeader(token);
       if (FORBIDDEN_KEY_HEADERS.some((h) => h in header) || header.crit !== undefined) return undefined;
@@ -84,7 +89,7 @@ export class TokenService {
       // jose accepts an audience list containing ours; a token for us names only us.
       if (payload.aud !== this.audience) return undefined;
       if (typeof payload.role !== 'string' || typeof payload.ver !== 'number') return undefined;
-      return payload as JWTPayload & AccessClaims;
+      return { claims: payload as Verified, kid: header.kid };
     } catch (e) {
       if (e instanceof errors.JOSEError || e instanceof TypeError || e instanceof SyntaxError) return undefined;
       throw e;

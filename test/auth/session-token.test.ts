@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemCaller } from '../../src/policy/actor';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 let t: TestServer;
@@ -62,6 +63,22 @@ describe('session tokens', () => {
     expect(await me(await signed({}, fresh({ iss: 'urn:hometown-link:320506' })))).toBe('UNAUTHENTICATED');
     expect(await me(await signed({ typ: 'hl-rating+jwt' }, fresh()))).toBe('UNAUTHENTICATED');
     expect(await me(await signed({}, fresh({ iat: Math.floor(Date.now() / 1000) + 600, exp: Math.floor(Date.now() / 1000) + 900 })))).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('session tokens after their key is retired', () => {
+  it('a token already seen (and remembered as verified) is refused once its signing key is retired', async () => {
+    const { keys } = t.server.deps;
+    const user = await t.user({ role: 'COUNTY_ADMIN' });
+    const kid = (JSON.parse(Buffer.from(user.token.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+    expect(await me(user.token)).toBeUndefined();
+    await keys.rotate(systemCaller('test'), 'SESSION', 0);
+    // Still published: the token keeps working through the rotation.
+    expect(await me(user.token)).toBeUndefined();
+    await keys.retire(systemCaller('test'), kid);
+    expect(await me(user.token)).toBe('UNAUTHENTICATED');
+    const again = await t.gql('mutation($u:String!,$p:String!){ login(username:$u,password:$p){ token } }', { u: user.username, p: user.password });
+    expect(await me(again.data!.login.token)).toBeUndefined();
   });
 });
 
