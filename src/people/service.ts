@@ -14,7 +14,7 @@ import { authorize, can, type Target } from '../policy/policy';
 import { scopeConditions } from '../policy/scope-sql';
 import type { Secrets } from '../secrets';
 import { maskIdNumber } from './identity';
-import { registryTransaction } from './transaction';
+import { lockPersonThenRow, registryTransaction } from './transaction';
 import { dependants, people, personChanges, PERSON_STATUSES, type PersonStatus } from './tables';
 import {
   optionalMobile,
@@ -272,14 +272,13 @@ export async function addDependant(deps: Deps, caller: Caller, personId: string,
 }
 
 async function loadDependantForWrite(tx: Db, caller: Caller, id: string): Promise<Dependant> {
-  const [ref] = await tx.select({ personId: dependants.personId }).from(dependants).where(eq(dependants.id, requireUuid('id', id)));
-  if (!ref) throw notFound('Dependant', id);
-  // Lock order: the person first, then their dependant.
-  const p = await loadPerson(tx, ref.personId, { lock: true });
+  const locked = await lockPersonThenRow(tx, dependants, requireUuid('id', id));
+  if (!locked) throw notFound('Dependant', id);
+  // every dependant has its person (deleted with them)
+  const p = locked.person!;
+  if (p.erasedAt) throw notFound('Person', p.id);
   authorize(caller.actor, 'person.write', personTarget(p));
-  const [d] = await tx.select().from(dependants).where(eq(dependants.id, id)).for('update');
-  if (!d) throw notFound('Dependant', id);
-  return d;
+  return locked.row;
 }
 
 export async function updateDependant(deps: Deps, caller: Caller, id: string, input: DependantInput): Promise<Dependant> {

@@ -24,12 +24,16 @@ async function locksTakenBy(run: () => Promise<{ errors?: unknown }>): Promise<s
 }
 
 describe('rows that belong to a person are locked after their person (lockPersonThenRow)', () => {
-  it('an agreement change, a membership change and an inquiry answer each lock the person once, then the row', async () => {
+  it('an agreement change, a dependant change, a membership change and an inquiry answer each lock the person once, then the row', async () => {
     const idNumber = nextIdNumber();
     const p = await register(t, official.token, { name: '孙丽', idNumber, homeVillageCode: SEED.villageWangji });
     const a = await activeAgreement(t, official.token, p.id, { validFrom: '2026-01-01' });
     const amended = await locksTakenBy(() => t.gql(`mutation { amendAgreement(id: "${a.id}", input: { cadence: MONTHLY }) { id } }`, {}, official.token));
     expect(amended).toEqual(['people', 'agreements']);
+
+    const dependant = (await t.gql(`mutation { addDependant(personId: "${p.id}", input: { relation: GRANDPARENT, ageBand: AGE_80_PLUS }) { id } }`, {}, official.token)).data!.addDependant.id;
+    const updated = await locksTakenBy(() => t.gql(`mutation { updateDependant(id: "${dependant}", input: { relation: GRANDPARENT, ageBand: AGE_70_79 }) { ageBand } }`, {}, official.token));
+    expect(updated).toEqual(['people', 'dependants']);
 
     const association = (await t.gql(`mutation { createAssociation(input: { name: "苏州睢宁商会", hostCityCode: "320500" }) { id } }`, {}, admin.token)).data!.createAssociation.id;
     const staff = await t.user({ role: 'ASSOCIATION_STAFF', scope: association });
