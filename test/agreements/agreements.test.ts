@@ -130,8 +130,9 @@ describe('mutual-commitment agreements', () => {
   it('renews for a further term starting when the old one ends', async () => {
     const p = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
     const v1 = await activeAgreement(t, official.token, p.id, { validFrom: '2025-01-01', validTo: '2025-12-31' });
-    const r = await t.gql(`mutation { renewAgreement(id: "${v1.id}", input: { validTo: "2027-12-31" }) { version validFrom validTo status } }`, {}, official.token);
-    expect(r.data?.renewAgreement).toEqual({ version: 2, validFrom: '2026-01-01', validTo: '2027-12-31', status: 'DRAFT' });
+    const validTo = t.day(365);
+    const r = await t.gql(`mutation { renewAgreement(id: "${v1.id}", input: { validTo: "${validTo}" }) { version validFrom validTo status } }`, {}, official.token);
+    expect(r.data?.renewAgreement).toEqual({ version: 2, validFrom: '2026-01-01', validTo, status: 'DRAFT' });
   });
 
   it('keeps a report already overdue under the old term due after the renewal is signed', async () => {
@@ -144,7 +145,7 @@ describe('mutual-commitment agreements', () => {
         expect((await t.gql(SUBMIT_Q, { input: { personId: p.id, period, arrival: 'PHONE' } }, official.token)).errors).toBeUndefined();
       }
       if (expire) await expireAgreements(t.server.deps, systemCaller('test'), '2026-01-01');
-      const r = await t.gql(`mutation { renewAgreement(id: "${v1.id}", input: { validTo: "2027-12-31" }) { id } }`, {}, official.token);
+      const r = await t.gql(`mutation { renewAgreement(id: "${v1.id}", input: { validTo: "${t.day(365)}" }) { id } }`, {}, official.token);
       await sign(t, official.token, r.data!.renewAgreement.id, 'OFFICIAL');
       await sign(t, official.token, r.data!.renewAgreement.id, 'PERSON');
       const status = (await t.gql(STATUS, { id: p.id }, official.token)).data!.person.reportStatus;
@@ -183,7 +184,7 @@ describe('mutual-commitment agreements', () => {
     const over = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
     const a = await activeAgreement(t, official.token, over.id, { validFrom: '2025-01-01', validTo: '2025-12-31' });
     const running = await register(t, official.token, { homeVillageCode: SEED.villageWangji });
-    const b = await activeAgreement(t, official.token, running.id, { validFrom: '2025-01-01', validTo: '2027-12-31' });
+    const b = await activeAgreement(t, official.token, running.id, { validFrom: '2025-01-01', validTo: t.day(365) });
     expect(await expireAgreements(t.server.deps, systemCaller('test'), '2026-11-23')).toBeGreaterThanOrEqual(1);
     expect((await t.gql(AGREEMENT, { id: a.id }, official.token)).data!.agreement).toMatchObject({ status: 'ENDED', endReason: 'EXPIRED' });
     expect((await t.gql(AGREEMENT, { id: b.id }, official.token)).data!.agreement.status).toBe('ACTIVE');

@@ -7,7 +7,6 @@ import { agreement, FakePartner, REGISTER } from '../helpers/partner';
 import { BODIES } from '../helpers/records';
 import { activeAgreement, nextIdNumber, register, SUBMIT } from '../helpers/registry';
 import { SEED, startTestServer, type TestServer } from '../helpers/server';
-import { addDays, todayIn } from '../../src/calendar';
 
 /**
  * What partners' records do to the registry (docs/exchange-protocol.md, section 8), pushed by a partner county
@@ -20,8 +19,6 @@ let official: string;
 let wuzhong: FakePartner; // every type inbound
 let gusu: FakePartner; // no STATUS_REPORT inbound
 type Who = { id: string; idNumber: string; name: string };
-/** Days from the day the test runs (inquiry deadlines and future dates are checked against it). */
-const day = (n: number) => addDays(todayIn(t.config.timeZone), n);
 let away: Who;
 let returned: Who;
 let withdrawn: Who;
@@ -30,7 +27,7 @@ async function person(name: string, sharing: string[] = ['320506']): Promise<Who
   const idNumber = nextIdNumber();
   const p = await register(t, official, { name, idNumber, homeVillageCode: SEED.villageWangji, currentPlace: { countyCode: '320506' } });
   // from January, so the reports of 2026's months fall inside the agreement whatever day the test runs
-  await activeAgreement(t, official, p.id, { sharingCounties: sharing, validFrom: '2026-01-01', validTo: '2027-12-31' });
+  await activeAgreement(t, official, p.id, { sharingCounties: sharing, validFrom: '2026-01-01', validTo: t.day(365) });
   return { id: p.id, idNumber, name };
 }
 
@@ -110,8 +107,8 @@ describe('records about our residents', () => {
       ['person back home', wuzhong.record({ type: 'STATUS_REPORT', subject: subject(returned), body: { ...BODIES.STATUS_REPORT, period: '2026-11' } }), 'PERSON_NOT_AWAY'],
       ['arrival of a person back home', wuzhong.record({ type: 'ARRIVAL', subject: subject(returned), body: BODIES.ARRIVAL }), 'PERSON_NOT_AWAY'],
       ['contact change of a person back home', wuzhong.record({ type: 'CONTACT_UPDATE', subject: subject(returned), body: BODIES.CONTACT_UPDATE }), 'PERSON_NOT_AWAY'],
-      ['period not started', wuzhong.record({ type: 'STATUS_REPORT', subject: subject(away), body: { ...BODIES.STATUS_REPORT, period: day(40).slice(0, 7) } }), 'REGISTRY_REFUSED'],
-      ['return in the future', wuzhong.record({ type: 'RETURN_HOME', subject: subject(away), body: { returnedOn: day(30) } }), 'REGISTRY_REFUSED'],
+      ['period not started', wuzhong.record({ type: 'STATUS_REPORT', subject: subject(away), body: { ...BODIES.STATUS_REPORT, period: t.day(40).slice(0, 7) } }), 'REGISTRY_REFUSED'],
+      ['return in the future', wuzhong.record({ type: 'RETURN_HOME', subject: subject(away), body: { returnedOn: t.day(30) } }), 'REGISTRY_REFUSED'],
       ...(['STATUS_REPORT', 'CONTACT_UPDATE', 'SERVICE_DELIVERED', 'INQUIRY', 'RETURN_HOME', 'ARRIVAL'] as const).map(
         (type): [string, string, string] => [`${type} about a person who withdrew`, wuzhong.record({ type, subject: subject(withdrawn), body: BODIES[type] }), 'PERSON_WITHDRAWN'],
       ),
@@ -203,12 +200,12 @@ describe('unmatched records', () => {
 
 describe('inquiries from partners', () => {
   it('an unmatched inquiry is the county administrators’: answered UNMATCHED, the reply is queued with ref', async () => {
-    const jws = wuzhong.record({ type: 'INQUIRY', subject: { idNumber: nextIdNumber(), name: '无名' }, body: { ...BODIES.INQUIRY, urgency: 'URGENT', dueOn: day(7) } });
+    const jws = wuzhong.record({ type: 'INQUIRY', subject: { idNumber: nextIdNumber(), name: '无名' }, body: { ...BODIES.INQUIRY, urgency: 'URGENT', dueOn: t.day(7) } });
     expect((await push([jws])).body.receipts[0]!.status).toBe('ACCEPTED');
     const Q = `query($f: InquiryFilter, $asOf: Date) { inquiries(filter: $f) { edges { node { id status dueOn overdue(asOf: $asOf) subjectName allowedActions } } } }`;
-    expect((await t.gql(Q, { f: { status: 'UNMATCHED' }, asOf: day(8) }, official)).data!.inquiries.edges).toEqual([]);
-    const [inquiry] = (await t.gql(Q, { f: { status: 'UNMATCHED' }, asOf: day(8) }, admin)).data!.inquiries.edges.map((e: any) => e.node);
-    expect(inquiry).toMatchObject({ status: 'UNMATCHED', dueOn: day(7), overdue: true, subjectName: '无名', allowedActions: ['MATCH', 'ANSWER_UNMATCHED', 'ANSWER_DECLINED'] });
+    expect((await t.gql(Q, { f: { status: 'UNMATCHED' }, asOf: t.day(8) }, official)).data!.inquiries.edges).toEqual([]);
+    const [inquiry] = (await t.gql(Q, { f: { status: 'UNMATCHED' }, asOf: t.day(8) }, admin)).data!.inquiries.edges.map((e: any) => e.node);
+    expect(inquiry).toMatchObject({ status: 'UNMATCHED', dueOn: t.day(7), overdue: true, subjectName: '无名', allowedActions: ['MATCH', 'ANSWER_UNMATCHED', 'ANSWER_DECLINED'] });
     const verified = await t.gql(`mutation { answerInquiry(id: "${inquiry.id}", result: VERIFIED, answer: "x") { status } }`, {}, admin);
     expect(verified.errors?.[0]?.extensions.code).toBe('CONFLICT');
     const a = await t.gql(`mutation { answerInquiry(id: "${inquiry.id}", result: UNMATCHED, answer: "本县无此人") { status result replyRecordId } }`, {}, admin);

@@ -64,7 +64,7 @@ async function county(): Promise<County> {
   if (r.errors) throw new Error(JSON.stringify(r.errors));
   for (const w of Object.values(cast)) {
     const p = await register(t, official, { name: w.name, idNumber: w.idNumber, phone: w.phone, homeVillageCode: SEED.villageWangji, currentPlace: { countyCode: '320506' } });
-    await activeAgreement(t, official, p.id, { sharingCounties: ['320506'], validTo: '2029-12-31' });
+    await activeAgreement(t, official, p.id, { sharingCounties: ['320506'], validTo: t.day(365) });
     ids.set(w.name, p.id);
     if (w === cast.returned) await t.gql(`mutation { markReturned(personId: "${p.id}", returnedOn: "${todayIn('Asia/Shanghai')}") { status } }`, {}, official);
     if (w === cast.withdrawn) await t.gql(`mutation { withdrawConsent(personId: "${p.id}", kind: AGREEMENT) { id } }`, {}, official);
@@ -253,7 +253,7 @@ describe('a batch applied set-based and record by record', () => {
         const [a, b] = [who('蒋文'), who('沈丽')];
         for (const w of [a, b]) {
           const p = await register(c.t, c.official, { name: w.name, idNumber: w.idNumber, phone: w.phone, homeVillageCode: SEED.villageWangji, currentPlace: { countyCode: '320506' } });
-          await activeAgreement(c.t, c.official, p.id, { sharingCounties: ['320506'], validTo: '2029-12-31' });
+          await activeAgreement(c.t, c.official, p.id, { sharingCounties: ['320506'], validTo: c.t.day(365) });
         }
         records.push(report(a), contact(b, { phone: `1390000${String(++phones).padStart(4, '0')}` }), report(who('无名')), contact(who('无名'), { phone: '13700000003' }));
       }
@@ -275,7 +275,7 @@ describe('a batch applied set-based and record by record', () => {
     const [a, b, d] = [who('韩梅'), who('曹雪'), who('许诺')];
     for (const w of [a, b, d]) {
       const p = await register(c.t, c.official, { name: w.name, idNumber: w.idNumber, phone: w.phone, homeVillageCode: SEED.villageWangji, currentPlace: { countyCode: '320506' } });
-      await activeAgreement(c.t, c.official, p.id, { sharingCounties: ['320506'], validTo: '2029-12-31' });
+      await activeAgreement(c.t, c.official, p.id, { sharingCounties: ['320506'], validTo: c.t.day(365) });
     }
     const records = [report(a), report(b, { note: 'REFUSED BY A CHECK' }), contact(d, { phone: '13744445555' })];
     await db.execute(sql.raw(`alter table status_reports add constraint hl_test_refuse_note check (note is distinct from 'REFUSED BY A CHECK')`));

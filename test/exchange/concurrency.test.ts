@@ -35,7 +35,7 @@ describe.runIf(engine === 'postgres')('two partners pushing records about the sa
   async function person(name: string) {
     const idNumber = nextIdNumber();
     const p = await register(t, official, { name, idNumber, homeVillageCode: SEED.villageWangji, currentPlace: { countyCode: '320506' } });
-    await activeAgreement(t, official, p.id, { sharingCounties: ['320506', '320508'], validTo: '2027-12-31' });
+    await activeAgreement(t, official, p.id, { sharingCounties: ['320506', '320508'], validTo: t.day(365) });
     return { id: p.id, subject: { idNumber, name } };
   }
 

@@ -12,9 +12,12 @@ let wuzhong: FakePartner; // no LOOKUP in its agreement
 let gusu: FakePartner; // LOOKUP allowed
 let shared: { id: string; idNumber: string; name: string };
 let unshared: { id: string; idNumber: string };
+/** The end of both people's agreements: a year from the day the test runs. */
+let validTo: string;
 
 beforeAll(async () => {
   t = await startTestServer();
+  validTo = t.day(365);
   admin = await t.user({ role: 'COUNTY_ADMIN' });
   official = await t.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageWangji });
   wuzhong = await FakePartner.start('320506', t.config.countyCode);
@@ -25,12 +28,12 @@ beforeAll(async () => {
   const idNumber = SUBJECTS[2].idNumber;
   const p = await register(t, official.token, { name: SUBJECTS[2].name, idNumber, homeVillageCode: SEED.villageWangji, currentPlace: { countyCode: '320508', town: '平江街道', area: '观前' } });
   shared = { id: p.id, idNumber, name: SUBJECTS[2].name };
-  await activeAgreement(t, official.token, p.id, { sharingCounties: ['320508'], validTo: '2027-12-31' });
+  await activeAgreement(t, official.token, p.id, { sharingCounties: ['320508'], validTo });
   const r = await t.gql(SUBMIT, { input: { personId: p.id, period: '2026-10', arrival: 'PHONE' } }, official.token);
   if (r.errors) throw new Error(JSON.stringify(r.errors));
   const q = await register(t, official.token, { idNumber: SUBJECTS[3].idNumber, homeVillageCode: SEED.villageWangji, currentPlace: { countyCode: '320508' } });
   unshared = { id: q.id, idNumber: SUBJECTS[3].idNumber };
-  await activeAgreement(t, official.token, q.id, { sharingCounties: ['320506'], validTo: '2027-12-31' });
+  await activeAgreement(t, official.token, q.id, { sharingCounties: ['320506'], validTo });
 });
 afterAll(async () => {
   await wuzhong.close();
@@ -73,7 +76,7 @@ describe('POST /exchange/v1/lookup', () => {
     const record = JSON.parse(new TextDecoder().decode(payload));
     expect(record).toMatchObject({ v: 1, iss: t.config.countyCode, aud: '320508', type: 'STATUS_SUMMARY', subject: { idNumber: shared.idNumber, name: shared.name } });
     // county and town, never the area; the agreement's cadence and end; the last report's period
-    expect(record.body).toEqual({ status: 'AWAY', place: { countyCode: '320508', town: '平江街道' }, agreement: { cadence: 'QUARTERLY', validTo: '2027-12-31' }, lastReportPeriod: '2026-10' });
+    expect(record.body).toEqual({ status: 'AWAY', place: { countyCode: '320508', town: '平江街道' }, agreement: { cadence: 'QUARTERLY', validTo }, lastReportPeriod: '2026-10' });
     expect((await lookupAudit('320508'))[0]).toMatchObject({ outcome: 'SUCCESS', details: { found: true, recordId: record.id } });
   });
 

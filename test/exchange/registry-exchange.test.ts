@@ -27,10 +27,13 @@ const WORKER = {
   EXCHANGE_PUSH_TIMEOUT_MS: '3000',
 };
 const person = { id: '', idNumber: nextIdNumber(), name: '陈小梅' };
+/** The end of her agreement: a year from the day the test runs. */
+let validTo: string;
 
 beforeAll(async () => {
   suining = await startTestServer({ COUNTY_CODE: '320324', ...WORKER });
   wuzhong = await startTestServer({ COUNTY_CODE: '320506', ...WORKER });
+  validTo = suining.day(365);
   sAdmin = (await suining.user({ role: 'COUNTY_ADMIN' })).token;
   sOfficial = (await suining.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageWangji })).token;
   wAdmin = (await wuzhong.user({ role: 'COUNTY_ADMIN' })).token;
@@ -48,7 +51,7 @@ beforeAll(async () => {
   person.id = p.id;
   // she agrees that her record may be shared with 吴中
   // from January, so 2026's reports fall inside the agreement whatever day the test runs
-  await activeAgreement(suining, sOfficial, p.id, { sharingCounties: ['320506'], validFrom: '2026-01-01', validTo: '2027-12-31' });
+  await activeAgreement(suining, sOfficial, p.id, { sharingCounties: ['320506'], validFrom: '2026-01-01', validTo });
 });
 afterAll(async () => {
   await wuzhong?.close();
@@ -91,7 +94,7 @@ describe('two counties serving one person', () => {
       place: { countyCode: '320506', town: '郭巷街道' },
       phone: '13800138000', // the administrators who receive the person may call them
       cadence: 'QUARTERLY',
-      agreementValidTo: '2027-12-31',
+      agreementValidTo: validTo,
       history: [{ action: 'RECEIVE', toStatus: 'OPEN', actorType: 'PARTNER', actorId: '320324' }],
     });
   });
@@ -250,11 +253,11 @@ describe('two counties serving one person', () => {
       aud: '320506',
       type: 'STATUS_SUMMARY',
       subject: { idNumber: person.idNumber, name: person.name },
-      body: { status: 'AWAY', place: { countyCode: '320506', town: '郭巷街道' }, agreement: { cadence: 'QUARTERLY', validTo: '2027-12-31' }, lastReportPeriod: '2026-11' },
+      body: { status: 'AWAY', place: { countyCode: '320506', town: '郭巷街道' }, agreement: { cadence: 'QUARTERLY', validTo }, lastReportPeriod: '2026-11' },
     });
     // someone who agreed to share only with 梁溪, and someone unknown
     const other = await register(suining, sOfficial, { homeVillageCode: SEED.villageWangji, currentPlace: { countyCode: '320506' } });
-    await activeAgreement(suining, sOfficial, other.id, { sharingCounties: ['320213'], validTo: '2027-12-31' });
+    await activeAgreement(suining, sOfficial, other.id, { sharingCounties: ['320213'], validTo });
     const otherId = (await suining.gql(`mutation { revealIdNumber(personId: "${other.id}", reason: "测试核对") }`, {}, sOfficial)).data!.revealIdNumber;
     const notShared = await lookup(otherId);
     expect(notShared).toEqual({ status: 404, body: { error: 'not_found' } });

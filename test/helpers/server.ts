@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createUser, type NewUserInput } from '../../src/auth/service';
+import { addDays, todayIn } from '../../src/calendar';
 import { loadConfig, type Config } from '../../src/config';
 import type { DestinationStream } from 'pino';
 import { createLogger } from '../../src/logger';
@@ -21,6 +22,11 @@ export interface TestServer {
   database: TestDatabase;
   config: Config;
   url: string;
+  /**
+   * The date `n` days from the day the test runs, in the county's calendar: for dates the registry compares with
+   * today (an agreement's end, an inquiry's deadline, a period not started yet), which a fixed date would one day pass.
+   */
+  day(n: number): string;
   gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResult<T>>;
   /** Creates a user directly (as the bootstrap command would) and logs them in. */
   user(input: Partial<NewUserInput> & Pick<NewUserInput, 'role'>): Promise<{ id: string; token: string; username: string; password: string }>;
@@ -73,6 +79,7 @@ export async function startTestServer(
     database,
     config,
     url: server.url,
+    day: (n) => addDays(todayIn(config.timeZone), n),
     gql,
     async user(input) {
       const username = input.username ?? `u${process.pid}x${++counter}`;

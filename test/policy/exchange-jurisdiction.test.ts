@@ -33,7 +33,7 @@ beforeAll(async () => {
   const idNumber = nextIdNumber();
   const p = await register(t, owner, { name: '黄磊', idNumber, homeVillageCode: SEED.villageWangji });
   ids.person = p.id;
-  await activeAgreement(t, owner, p.id, { sharingCounties: ['320506'], validTo: '2027-12-31' });
+  await activeAgreement(t, owner, p.id, { sharingCounties: ['320506'], validTo: t.day(365) });
   const sent = await t.gql(
     `mutation { sendInquiry(input: { personId: "${p.id}", partnerCountyCode: "320506", purpose: CONTACT_VERIFICATION, question: "电话?", urgency: NORMAL }) { id } }`,
     {},

@@ -11,6 +11,7 @@ import { deliverPending } from '../../src/reminders/deliver';
 import { LogNotifier } from '../../src/reminders/notifier';
 import { notifications } from '../../src/reminders/tables';
 import { ratingLinkFor } from '../../src/ratings/service';
+import { periodContaining } from '../../src/reports/periods';
 import { RATING_TOKEN_TYPE } from '../../src/ratings/tokens';
 import { CapturingNotifier, INVITE, ratingToken } from '../helpers/ratings';
 import { activeAgreement, nextIdNumber, register } from '../helpers/registry';
@@ -81,8 +82,8 @@ describe('service ratings', () => {
     expect(queued!.body).toBe('【睢宁县乡情连心】请为村干部2026年第三季度的服务打分（匿名，仅限一次）：{link}');
     // A second invitation for the same person and period is refused (the reminder job shares the key).
     expect((await t.gql(INVITE, { a: agreements[0], p: '2026-Q3' }, official.token)).errors?.[0]?.extensions.code).toBe('CONFLICT');
-    // Only periods that are over can be rated.
-    expect((await t.gql(INVITE, { a: agreements[0], p: '2026-Q4' }, official.token)).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'period' });
+    // Only periods that are over can be rated, not the quarter running today.
+    expect((await t.gql(INVITE, { a: agreements[0], p: periodContaining('QUARTERLY', t.day(0)).label }, official.token)).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'period' });
   });
 
   it('never shows administrators a usable link, in the outbox or the log, while the person receives a working one', async () => {
@@ -123,7 +124,7 @@ describe('service ratings', () => {
     const second = await ratingLinkFor(t.server.deps, agreements[1]!, '2026-Q3');
     expect((await t.gql(SUBMIT, { t: second.token, s: 1 })).errors?.[0]?.extensions.code).toBe('CONFLICT');
     // A link for a period that is not over is refused even when validly signed.
-    const open = await ratingLinkFor(t.server.deps, agreements[1]!, '2026-Q4');
+    const open = await ratingLinkFor(t.server.deps, agreements[1]!, periodContaining('QUARTERLY', t.day(0)).label);
     expect((await t.gql(SUBMIT, { t: open.token, s: 4 })).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'token' });
     // Nothing held or published points at the person, and the audit entry keeps no address.
     const [held] = await t.server.deps.db.select().from(ratingSubmissions);

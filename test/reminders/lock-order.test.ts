@@ -1,7 +1,6 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/audit/service';
-import { addDays, todayIn } from '../../src/calendar';
 import { ADVISORY_LOCK } from '../../src/db/locks';
 import { publishOutbox } from '../../src/exchange/outbox';
 import { planReminders } from '../../src/reminders/plan';
@@ -18,7 +17,7 @@ it('every advisory lock key belongs to one job', () => {
 });
 
 // PGlite runs one transaction at a time, so this race exists only on PostgreSQL.
-describe.runIf(engine === 'postgres')('the daily reminder plan and a partner batch about the same people (PostgreSQL)', () => {
+describe.runIf(engine === 'postgres')('the daily reminder plan beside a partner batch and the outbox publish step (PostgreSQL)', () => {
   let t: TestServer;
   let official: string;
   let wuzhong: FakePartner;
@@ -37,12 +36,10 @@ describe.runIf(engine === 'postgres')('the daily reminder plan and a partner bat
     await t.close();
   });
 
-  const today = () => todayIn(t.config.timeZone);
-
   async function person(name: string) {
     const idNumber = nextIdNumber();
     const p = await register(t, official, { name, idNumber, homeVillageCode: SEED.villageWangji, currentPlace: { countyCode: '320506' } });
-    await activeAgreement(t, official, p.id, { sharingCounties: ['320506'], validTo: addDays(today(), 365) });
+    await activeAgreement(t, official, p.id, { sharingCounties: ['320506'], validTo: t.day(365) });
     return { id: p.id, subject: { idNumber, name } };
   }
 
@@ -56,14 +53,14 @@ describe.runIf(engine === 'postgres')('the daily reminder plan and a partner bat
    */
   it('both finish: the plan locks the people it reminds in id order', async () => {
     const [early, late] = [await person('吴刚'), await person('郑洁')].sort((a, b) => (a.id < b.id ? -1 : 1)) as [{ id: string; subject: { idNumber: string; name: string } }, { id: string; subject: { idNumber: string; name: string } }];
-    await dueOn(early.id, addDays(today(), -10));
-    await dueOn(late.id, addDays(today(), 2));
+    await dueOn(early.id, t.day(-10));
+    await dueOn(late.id, t.day(2));
     const update = (who: typeof early, phone: string) => wuzhong.record({ type: 'CONTACT_UPDATE', subject: who.subject, body: { phone } });
     const [push, planned] = await raceOnPeople(
       pg,
       [early.id],
       () => wuzhong.pushTo(t.url, [update(early, '13900000021'), update(late, '13900000022')]),
-      () => planReminders(t.server.deps, today(), 'LOG'),
+      () => planReminders(t.server.deps, t.day(0), 'LOG'),
     );
     expect(push.status).toBe(200);
     expect((push.body as { receipts: { status: string }[] }).receipts.map((r) => r.status)).toEqual(['ACCEPTED', 'ACCEPTED']);

@@ -20,14 +20,17 @@ let wuzhong: FakePartner;
 const DAY = 86_400_000;
 
 let close: () => Promise<void>;
+/** The end of the residents' agreements: a year from the day the test runs (the departure record announces it). */
+let validTo: string;
 beforeAll(async () => {
   ({ t, admin, partner: wuzhong, close } = await countyWithPartner({ RETENTION_DAYS_AFTER_WITHDRAWAL: '30' }));
+  validTo = t.day(365);
   official = (await t.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageWangji })).token;
 });
 afterAll(() => close());
 
 const db = () => t.server.deps.db;
-async function resident(terms: Record<string, unknown> = { sharingCounties: ['320506'], validTo: '2027-12-31' }, name = '刘洋') {
+async function resident(terms: Record<string, unknown> = { sharingCounties: ['320506'], validTo }, name = '刘洋') {
   const idNumber = nextIdNumber();
   const p = await register(t, official, { name, idNumber, homeVillageCode: SEED.villageWangji, phone: '13812340000' });
   if (terms) await activeAgreement(t, official, p.id, terms);
@@ -42,7 +45,7 @@ const PLACE = `query($id: ID!) { person(id: $id) { currentPlace { countyCode } d
 
 describe('sending about our residents', () => {
   it('refuses a departure the person did not consent to share, to an unknown county, or without an agreement to announce, changing nothing', async () => {
-    const notShared = await resident({ sharingCounties: ['320214'], validTo: '2027-12-31' });
+    const notShared = await resident({ sharingCounties: ['320214'], validTo });
     const openEnded = await resident({ sharingCounties: ['320506'] });
     const noAgreement = await resident(null as never);
     const cases: [string, string, Record<string, unknown>, Record<string, unknown>][] = [
@@ -76,7 +79,7 @@ describe('sending about our residents', () => {
       type: 'DEPARTURE',
       aud: '320506',
       subject: { idNumber: p.idNumber, name: p.name },
-      body: { leftOn: '2026-11-01', destination: { countyCode: '320506', town: '郭巷街道' }, phone: '13812340000', agreement: { cadence: 'QUARTERLY', validTo: '2027-12-31' } },
+      body: { leftOn: '2026-11-01', destination: { countyCode: '320506', town: '郭巷街道' }, phone: '13812340000', agreement: { cadence: 'QUARTERLY', validTo } },
     });
     const audit = await t.gql(`{ auditLog(first: 3) { edges { node { action targetId } } } }`, {}, admin);
     expect(audit.data!.auditLog.edges.map((e: any) => e.node.action)).toEqual(['exchange.queue', 'exchange.departure', 'person.update']);
@@ -140,7 +143,7 @@ describe('withdrawing consent to sharing', () => {
   });
 
   it('lets the official decline a partner’s inquiry about someone who does not share with it, but not verify it', async () => {
-    const p = await resident({ sharingCounties: ['320214'], validTo: '2027-12-31' }, '吴敏');
+    const p = await resident({ sharingCounties: ['320214'], validTo }, '吴敏');
     const jws = wuzhong.record({ type: 'INQUIRY', subject: { idNumber: p.idNumber, name: p.name }, body: BODIES.INQUIRY });
     await wuzhong.pushTo(t.url, [jws]);
     const [inquiry] = await db().select().from(inquiries).where(eq(inquiries.personId, p.id));

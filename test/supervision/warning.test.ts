@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { rows } from '../../src/db/client';
+import { periodContaining } from '../../src/reports/periods';
 import { recordedAt } from '../helpers/history';
 import { partnerInquiries, PARTNER } from '../helpers/inquiries';
 import { ratingToken } from '../helpers/ratings';
@@ -162,7 +163,8 @@ describe('quarterly warning (公开预警)', () => {
   });
 
   it('refuses a quarter that has not ended and anything that is not a quarter', async () => {
-    for (const quarter of ['2026-Q4', '2026-09', '2026-Q5']) {
+    // the quarter running today, a month, no quarter at all
+    for (const quarter of [periodContaining('QUARTERLY', t.day(0)).label, '2026-09', '2026-Q5']) {
       const r = await t.gql(`{ quarterlyWarning(quarter: "${quarter}") { quarter } }`, {}, supervisor.token);
       expect(r.errors?.[0]?.extensions, quarter).toMatchObject({ code: 'BAD_USER_INPUT', field: 'quarter' });
     }
@@ -185,7 +187,7 @@ describe('quarterly warning (公开预警)', () => {
     expect(bytes.toString('latin1')).toMatch(/\/FontFile2/);
     expect(bytes.toString('latin1')).toMatch(/UnifontExMono/);
     expect((await get(first.csvPath)).status).toBe(401);
-    expect((await get('/exports/quarterly-warning.csv?quarter=2026-Q4', supervisor.token)).status).toBe(400);
+    expect((await get(`/exports/quarterly-warning.csv?quarter=${periodContaining('QUARTERLY', t.day(0)).label}`, supervisor.token)).status).toBe(400);
     // Each export is audited: these two and the two pairs made before and after the late facts.
     const audit = await t.gql(`{ auditLog(filter: { action: "warning.export" }) { edges { node { details } } } }`, {}, admin.token);
     expect(audit.data?.auditLog.edges.map((e: any) => e.node.details.format).sort()).toEqual(['csv', 'csv', 'csv', 'pdf', 'pdf', 'pdf']);
