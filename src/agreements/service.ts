@@ -3,6 +3,7 @@ import { appendAudit } from '../audit/service';
 import { users } from '../auth/tables';
 import { addDays, todayIn } from '../calendar';
 import { anyOf, anyOfIds, lookupMany, type Db } from '../db/client';
+import { literalLimit } from '../db/keyset';
 import type { Deps } from '../deps';
 import { badInput, conflict, notFound, requireUuid } from '../errors';
 import type { Caller } from '../policy/actor';
@@ -321,7 +322,7 @@ export async function listAgreements(deps: Deps, caller: Caller, f: AgreementFil
     where.push(eq(agreements.status, f.status));
   }
   if (afterId) where.push(sql`${agreements.id} > ${afterId}`);
-  const rows = await deps.db.select().from(agreements).where(and(...where)).orderBy(asc(agreements.id)).limit(first + 1);
+  const rows = await deps.db.select().from(agreements).where(and(...where)).orderBy(asc(agreements.id)).limit(literalLimit(first + 1));
   return { rows: rows.slice(0, first), hasMore: rows.length > first };
 }
 
@@ -341,7 +342,8 @@ export function activeAgreementsOf(db: Db, personIds: readonly string[]): Promis
 
 /** The condition joining `agreements` to the rows of `personId` on the same ACTIVE agreement (at most one per person). */
 export function isActiveAgreementOf(personId: Column): SQL {
-  return and(eq(agreements.personId, personId), eq(agreements.status, 'ACTIVE'))!;
+  // 'ACTIVE' written as a literal: a cached plan can then use the partial index of active agreements.
+  return and(eq(agreements.personId, personId), sql`${agreements.status} = 'ACTIVE'`)!;
 }
 
 export function loadAgreements(db: Db, ids: readonly string[]): Promise<Agreement[]> {

@@ -2,6 +2,7 @@ import { and, asc, eq, gt, inArray, isNull, type SQL } from 'drizzle-orm';
 import { appendAudit, auditStandalone } from '../audit/service';
 import { todayIn } from '../calendar';
 import type { Db } from '../db/client';
+import { literalLimit } from '../db/keyset';
 import type { Deps } from '../deps';
 import { AppError, badInput, conflict, notFound, requireUuid } from '../errors';
 import { grantConsentTx, withdrawOneTx, type ConsentMethod } from '../people/consent';
@@ -290,7 +291,7 @@ export async function listMembers(deps: Deps, caller: Caller, associationId: str
     .innerJoin(people, eq(people.id, associationMembers.personId))
     .where(and(...where))
     .orderBy(asc(associationMembers.id))
-    .limit(first + 1);
+    .limit(literalLimit(first + 1));
   return { rows: rows.slice(0, first), hasMore: rows.length > first };
 }
 

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { and, asc, desc, eq, gt, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { insertRows } from '../db/bulk';
 import type { Db } from '../db/client';
+import { literalLimit } from '../db/keyset';
 import { ADVISORY_LOCK } from '../db/locks';
 import { actorColumns, type Caller } from '../policy/actor';
 import { GENESIS_HASH, entryHash } from './chain';
@@ -141,7 +142,7 @@ export async function queryAudit(db: Db, filter: AuditFilter, first: number, bef
     .from(auditLog)
     .where(and(...where))
     .orderBy(desc(auditLog.id))
-    .limit(first + 1);
+    .limit(literalLimit(first + 1));
   return { rows: rows.slice(0, first), hasMore: rows.length > first };
 }
 export type AuditRow = typeof auditLog.$inferSelect;

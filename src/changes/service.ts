@@ -3,6 +3,7 @@ import type { Deps } from '../deps';
 import { people, personChanges } from '../people/tables';
 import type { Caller } from '../policy/actor';
 import { scopeConditions } from '../policy/scope-sql';
+import { literalLimit } from '../db/keyset';
 
 export type PersonChange = typeof personChanges.$inferSelect;
 
@@ -23,6 +24,6 @@ export async function recentChanges(deps: Deps, caller: Caller, f: { villageCode
     .innerJoin(people, eq(people.id, personChanges.personId))
     .where(and(...where))
     .orderBy(desc(personChanges.id))
-    .limit(first + 1);
+    .limit(literalLimit(first + 1));
   return { rows: rows.slice(0, first).map((r) => r.change), hasMore: rows.length > first };
 }

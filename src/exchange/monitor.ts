@@ -1,7 +1,7 @@
 import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/service';
 import { rows, type Db } from '../db/client';
-import { sortsBefore } from '../db/keyset';
+import { sortsBefore, literalLimit } from '../db/keyset';
 import type { Deps } from '../deps';
 import { conflict, notFound, requireUuid } from '../errors';
 import type { Caller } from '../policy/actor';
@@ -76,7 +76,7 @@ export async function listOutbound(
     filter.type ? eq(t.type, filter.type as OutboundRow['type']) : undefined,
   ];
   if (after) where.push(sortsBefore([t.createdAt, t.id], [new Date(after[0]), after[1]]));
-  return page(await deps.db.select().from(t).where(and(...where)).orderBy(desc(t.createdAt), desc(t.id)).limit(first + 1), first);
+  return page(await deps.db.select().from(t).where(and(...where)).orderBy(desc(t.createdAt), desc(t.id)).limit(literalLimit(first + 1)), first);
 }
 
 /** Newest first, keyset-paginated by (receivedAt, issuer, id). */
@@ -95,7 +95,7 @@ export async function listInbound(
     filter.type ? eq(t.type, filter.type as InboundRow['type']) : undefined,
   ];
   if (after) where.push(sortsBefore([t.receivedAt, t.issuer, t.id], [new Date(after[0]), after[1], after[2]]));
-  return page(await deps.db.select().from(t).where(and(...where)).orderBy(desc(t.receivedAt), desc(t.issuer), desc(t.id)).limit(first + 1), first);
+  return page(await deps.db.select().from(t).where(and(...where)).orderBy(desc(t.receivedAt), desc(t.issuer), desc(t.id)).limit(literalLimit(first + 1)), first);
 }
 
 /** Puts a FAILED record back in the queue, e.g. after the partner widened its agreement. */

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { and, asc, count, eq, gt, isNotNull, ne, sql } from 'drizzle-orm';
 import type { AuditEvent } from '../audit/service';
 import { rows, type Db } from '../db/client';
+import { literalLimit } from '../db/keyset';
 import { ADVISORY_LOCK } from '../db/locks';
 import type { Deps } from '../deps';
 import { badInput, conflict } from '../errors';
@@ -131,7 +132,7 @@ export async function issuedTo(db: Db, partnerCode: string, afterSeq: number, li
     .from(outboundRecords)
     .where(and(readableByPartner(partnerCode), gt(outboundRecords.seq, afterSeq)))
     .orderBy(asc(outboundRecords.seq))
-    .limit(limit + 1);
+    .limit(literalLimit(limit + 1));
   return found.map((r) => ({ ...r, jwsEnc: r.jwsEnc! }));
 }
 

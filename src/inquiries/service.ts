@@ -2,6 +2,7 @@ import { and, asc, eq, gt, inArray, lt, not, or, type SQL } from 'drizzle-orm';
 import { appendAudit, appendAuditMany } from '../audit/service';
 import { protocolDate, todayIn } from '../calendar';
 import { anyOf, anyOfIds, lookupMany, type Db } from '../db/client';
+import { literalLimit } from '../db/keyset';
 import type { Deps } from '../deps';
 import { badInput, conflict, notFound, requireUuid } from '../errors';
 import { INQUIRY_PURPOSES, REPLY_RESULTS, URGENCIES } from '../exchange/bodies';
@@ -221,7 +222,7 @@ export async function listInquiries(deps: Deps, caller: Caller, f: InquiryFilter
     .from(inquiries)
     .where(and(...where))
     .orderBy(asc(inquiries.dueOn), asc(inquiries.id))
-    .limit(first + 1);
+    .limit(literalLimit(first + 1));
   return { asOf, rows: rows.slice(0, first), hasMore: rows.length > first };
 }
 

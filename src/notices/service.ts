@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, ne, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/service';
 import { anyOf, anyOfIds, lookupMany, type Db } from '../db/client';
-import { sortsBefore } from '../db/keyset';
+import { sortsBefore, literalLimit } from '../db/keyset';
 import type { Deps } from '../deps';
 import { badInput, isUuid, notFound, requireUuid } from '../errors';
 import type { RecordEnvelope } from '../exchange/envelope';
@@ -141,7 +141,7 @@ export async function listNotices(deps: Deps, caller: Caller, f: NoticeFilter, f
   }
   if (f.partnerCountyCode) where.push(eq(t.partnerCode, f.partnerCountyCode));
   if (after) where.push(sortsBefore([t.createdAt, t.id], [new Date(after[0]), after[1]]));
-  const rows = await deps.db.select().from(t).where(and(...where)).orderBy(desc(t.createdAt), desc(t.id)).limit(first + 1);
+  const rows = await deps.db.select().from(t).where(and(...where)).orderBy(desc(t.createdAt), desc(t.id)).limit(literalLimit(first + 1));
   return { rows: rows.slice(0, first), hasMore: rows.length > first };
 }
 

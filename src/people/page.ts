@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, or, sql } from 'drizzle-orm';
 import { isActiveAgreementOf, type Agreement } from '../agreements/service';
 import { agreements } from '../agreements/tables';
+import { literalLimit } from '../db/keyset';
 import type { Deps } from '../deps';
 import type { Caller } from '../policy/actor';
 import { isLastReportOf, type StatusReport } from '../reports/service';
@@ -40,6 +41,6 @@ export async function listPeople(deps: Deps, caller: Caller, f: PeopleFilter, fi
   const page = (await q
     .where(and(where, after ? or(gt(nameC, after[0]), and(eq(nameC, after[0]), gt(people.id, after[1]))) : undefined))
     .orderBy(nameC, asc(people.id))
-    .limit(first + 1)) as PeoplePageRow[];
+    .limit(literalLimit(first + 1))) as PeoplePageRow[];
   return { rows: page.slice(0, first), hasMore: page.length > first };
 }

@@ -18,7 +18,8 @@ export function scopeConditions(actor: Actor, action: Action, villageCol: Column
     if (j.kind === 'village' || (j.kind === 'town' && townCode !== j.townCode)) throw outside();
     where.push(sql`${townCol} = ${townCode}`);
   }
-  if (j.kind === 'village') where.push(sql`${villageCol} = ${j.villageCode}`);
+  // (a village filter, checked above, is the official's own village: the same condition once is enough)
+  if (j.kind === 'village' && !villageCode) where.push(sql`${villageCol} = ${j.villageCode}`);
   if (j.kind === 'town') where.push(sql`${townCol} = ${j.townCode}`);
   if (j.kind === 'association') throw outside();
   return where;

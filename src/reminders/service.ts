@@ -2,6 +2,7 @@ import { and, desc, eq, gt, inArray, isNull, not, sql, type SQL } from 'drizzle-
 import { appendAudit } from '../audit/service';
 import { todayIn } from '../calendar';
 import type { Db } from '../db/client';
+import { literalLimit } from '../db/keyset';
 import type { Deps } from '../deps';
 import { badInput, notFound, requireUuid } from '../errors';
 import type { Caller } from '../policy/actor';
@@ -56,7 +57,7 @@ export async function listNotifications(deps: Deps, caller: Caller, f: Notificat
 
 async function page(db: Db, where: SQL[], first: number, before?: [string, string]) {
   if (before) where.push(sql`(${notifications.createdAt}, ${notifications.id}) < (${before[0]}::timestamptz, ${before[1]}::uuid)`);
-  const rows = await db.select().from(notifications).where(and(...where)).orderBy(desc(notifications.createdAt), desc(notifications.id)).limit(first + 1);
+  const rows = await db.select().from(notifications).where(and(...where)).orderBy(desc(notifications.createdAt), desc(notifications.id)).limit(literalLimit(first + 1));
   return { rows: rows.slice(0, first), hasMore: rows.length > first };
 }
 

@@ -9,6 +9,7 @@ import { appendAuditMany, type AuditEvent } from '../audit/service';
 import { addDays, todayIn } from '../calendar';
 import { insertRows } from '../db/bulk';
 import { anyOf, anyOfIds, arrayLiteral, lookupMany, type Db } from '../db/client';
+import { literalLimit } from '../db/keyset';
 import type { Deps } from '../deps';
 import { badInput, conflict, requireUuid } from '../errors';
 import { requireLiaison } from '../liaisons/service';
@@ -221,7 +222,7 @@ export async function listStatusReports(deps: Deps, caller: Caller, personId: st
     .from(statusReports)
     .where(and(...where))
     .orderBy(desc(statusReports.periodStart), desc(statusReports.createdAt))
-    .limit(first + 1);
+    .limit(literalLimit(first + 1));
   return { rows: rows.slice(0, first), hasMore: rows.length > first };
 }
 
@@ -253,7 +254,7 @@ export function isLastReportOf(db: Db, personId: Column): SQL {
     .from(latest)
     .where(and(eq(latest.personId, personId), isNull(latest.supersededAt)))
     .orderBy(desc(latest.periodStart), desc(latest.createdAt))
-    .limit(1);
+    .limit(literalLimit(1));
   return sql`${statusReports.id} = (${last})`;
 }
 
@@ -292,7 +293,7 @@ export async function overdueReports(deps: Deps, caller: Caller, q: OverdueQuery
   const rows: { agreement: Agreement; person?: Person }[] = await query
     .where(and(...where))
     .orderBy(asc(agreements.nextDueOn), asc(agreements.id))
-    .limit(first + 1);
+    .limit(literalLimit(first + 1));
   return { asOf, rows: rows.slice(0, first), hasMore: rows.length > first };
 }
 

@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 describe('first administrator from the command line', () => {
-  it('creates the admin on a fresh install, who then logs in to the started server', async () => {
+  it('creates the admin on a fresh install, who then logs in to the started server', { timeout: 120_000 }, async () => {
     // On PostgreSQL the command and the server share this test's database; on PGlite, the data folder.
     database = process.env.DATABASE_URL ? await openTestDatabase() : undefined;
     const env = { ...process.env, DATA_DIR: dataDir, DATABASE_URL: database?.url ?? '', LOG_LEVEL: 'silent' };

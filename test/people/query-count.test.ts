@@ -61,6 +61,24 @@ describe('people page', () => {
     expect(statements[1]).toMatch(/left join "agreements"[^]*left join "status_reports"/);
   });
 
+  // A LIMIT sent as a parameter makes PostgreSQL plan the statement again at every execution (docs/performance.md).
+  it('writes the page size and the constants into the page statement, so the database can keep one plan for it', async () => {
+    const OWN_VILLAGE = `query($v: String!, $after: String) { people(filter: { villageCode: $v }, first: 7, after: $after) { edges { node { id ...Related } } pageInfo { endCursor } } }
+      fragment Related on Person { activeAgreement { cadence } lastReport { period } }`;
+    statements.length = 0;
+    const r = await t.gql(OWN_VILLAGE, { v: SEED.villageWangji }, official.token);
+    expect(r.data?.people.edges).toHaveLength(7);
+    const page = statements[1]!;
+    expect(page).toMatch(/ limit 8$/);
+    expect(page).toMatch(/"agreements"\."status" = 'ACTIVE'/);
+    expect(page).toMatch(/ limit 1\)\)/);
+    // the official's own village is one condition, not the filter and the jurisdiction each
+    expect(page.match(/"people"\."home_village_code" = \$/g)).toHaveLength(1);
+    const again = await t.gql(OWN_VILLAGE, { v: SEED.villageWangji, after: r.data!.people.pageInfo.endCursor }, official.token);
+    expect(again.errors).toBeUndefined();
+    expect(statements.at(-1)).toMatch(/ limit 8$/);
+  });
+
   it('gives null where a person has no agreement or report, and the current report of the latest period', async () => {
     const first = await t.gql(BENCH_PAGE, { first: 50 }, official.token);
     statements.length = 0;

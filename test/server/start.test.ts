@@ -20,7 +20,7 @@ async function freePort(): Promise<number> {
 // The newcomer's path, whatever engine the suite runs on: `npm start` builds the bundle and runs it on the embedded
 // database. Graceful shutdown must close that database (its lock file goes) and exit 0.
 describe('the start command', () => {
-  it('serves the probes and GraphQL from the bundle, and shuts down cleanly on SIGTERM', async () => {
+  it('serves the probes and GraphQL from the bundle, and shuts down cleanly on SIGTERM', { timeout: 120_000 }, async () => {
     execFileSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
     const port = await freePort();
     const child = spawn(process.execPath, ['dist/main.js'], {
