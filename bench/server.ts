@@ -1,5 +1,6 @@
 // Starts a registry server as a child process for the benchmarks (so the load client does not share its thread).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { benchDir } from './lib';
@@ -23,6 +24,14 @@ export async function freePort(): Promise<number> {
 
 let built = false;
 
+/** The Node flags `npm start` gives the server (package.json's start script), so a benchmark runs what ships. */
+function startFlags(): string[] {
+  const start: string = JSON.parse(fs.readFileSync(path.join(benchDir, '../package.json'), 'utf8')).scripts.start;
+  const [node, ...rest] = start.trim().split(/\s+/);
+  if (node !== 'node' || rest.at(-1) !== 'dist/main.js') throw new Error(`unexpected start script: ${start}`);
+  return rest.slice(0, -1);
+}
+
 /** Runs the server as `npm start` does: from the bundle in dist/, built once per benchmark run. */
 export async function startBenchServer(env: Record<string, string>): Promise<BenchServer> {
   if (!built) {
@@ -33,7 +42,7 @@ export async function startBenchServer(env: Record<string, string>): Promise<Ben
   const url = `http://127.0.0.1:${port}`;
   // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server under load.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, path.join(benchDir, '../dist/main.js')], {
+  const child = spawn(process.execPath, [...startFlags(), ...nodeArgs, path.join(benchDir, '../dist/main.js')], {
     env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
