@@ -25,9 +25,14 @@ function unnested(table: PgTable, names: readonly string[], rows: readonly Recor
   // An array column (text[]) cannot be unnested from a 2-D array: each row's array travels as its literal, cast back.
   const isArray = (c: PgColumn) => c.getSQLType().endsWith('[]');
   const params = cols.map((c, i) => {
+    // A value repeated down a column (the batch's one timestamp, its partner) is encoded once.
+    let last: unknown;
+    let lastEncoded: string | null = null;
     const values = rows.map((row) => {
       const v = row[names[i]!];
-      return v === null || v === undefined ? null : String(c.mapToDriverValue(v));
+      if (v === null || v === undefined) return null;
+      if (v !== last) [last, lastEncoded] = [v, String(c.mapToDriverValue(v))];
+      return lastEncoded;
     });
     return sql`${arrayLiteral(values)}::${sql.raw(isArray(c) ? 'text[]' : `${c.getSQLType()}[]`)}`;
   });

@@ -91,11 +91,18 @@ export async function refreshNextDue(tx: Db, list: readonly Agreement[], graceDa
     .select({ personId: statusReports.personId, period: statusReports.period, periodStart: statusReports.periodStart, periodEnd: statusReports.periodEnd, reportedOn: statusReports.reportedOn })
     .from(statusReports)
     .where(and(anyOf(statusReports.personId, personIds), isNull(statusReports.supersededAt), gte(statusReports.periodEnd, from)));
+  // Grouped by person once: a batch refreshes hundreds of agreements over thousands of reports.
+  const byPerson = <T extends { personId: string }>(rows: readonly T[]) => {
+    const of = new Map<string, T[]>();
+    for (const r of rows) (of.get(r.personId) ?? of.set(r.personId, []).get(r.personId)!).push(r);
+    return of;
+  };
+  const [versionsOf, reportsOf] = [byPerson(versions), byPerson(reports)];
   await updateRows(
     tx,
     agreements,
     'id',
-    active.map((a) => nextDueColumns(a, versions.filter((v) => v.personId === a.personId), reports.filter((r) => r.personId === a.personId), graceDays)),
+    active.map((a) => nextDueColumns(a, versionsOf.get(a.personId)!, reportsOf.get(a.personId) ?? [], graceDays)),
   );
 }
 
