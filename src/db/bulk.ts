@@ -58,7 +58,9 @@ export async function insertRows<T extends PgTable>(
   opts: { onConflictDoNothing?: boolean; returning?: keyof T['$inferSelect'] & string } = {},
 ): Promise<string[]> {
   if (rows.length === 0) return [];
-  const names = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const seen = new Set<string>();
+  for (const r of rows) for (const k in r) seen.add(k);
+  const names = [...seen];
   const u = unnested(table, names, rows as Record<string, unknown>[]);
   const returning = opts.returning ? nameOf(columnOf(table, opts.returning)) : undefined;
   const statement = sql`insert into ${table} (${sql.join(u.target, sql`, `)}) select ${sql.join(u.value, sql`, `)} from ${u.from} order by u.n${
