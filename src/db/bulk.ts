@@ -26,14 +26,21 @@ function unnested(table: PgTable, names: readonly string[], rows: readonly Recor
   const isArray = (c: PgColumn) => c.getSQLType().endsWith('[]');
   const params = cols.map((c, i) => {
     // A value repeated down a column (the batch's one timestamp, its partner) is encoded once.
+    const name = names[i]!;
     let last: unknown;
     let lastEncoded: string | null = null;
-    const values = rows.map((row) => {
-      const v = row[names[i]!];
-      if (v === null || v === undefined) return null;
-      if (v !== last) [last, lastEncoded] = [v, String(c.mapToDriverValue(v))];
-      return lastEncoded;
-    });
+    const values = new Array<string | null>(rows.length);
+    for (let r = 0; r < rows.length; r++) {
+      const v = rows[r]![name];
+      if (v === null || v === undefined) values[r] = null;
+      else {
+        if (v !== last) {
+          last = v;
+          lastEncoded = String(c.mapToDriverValue(v));
+        }
+        values[r] = lastEncoded;
+      }
+    }
     return sql`${arrayLiteral(values)}::${sql.raw(isArray(c) ? 'text[]' : `${c.getSQLType()}[]`)}`;
   });
   return {
