@@ -57,5 +57,9 @@ export function entryHash(e: ChainedFields): string {
     e.details,
     e.prevHash,
   ]);
-  return crypto.createHash('sha256').update(material).digest('hex');
+  return sha256Hex(material);
 }
+
+/** One-shot hashing (Node >= 20.12) spares a Hash object per entry; a batch writes hundreds of entries. */
+const sha256Hex: (data: string) => string =
+  typeof crypto.hash === 'function' ? (data) => crypto.hash('sha256', data, 'hex') : (data) => crypto.createHash('sha256').update(data).digest('hex');

@@ -41,8 +41,24 @@ function labelFor(cadence: Cadence, year: number, month0: number): string {
   return `${year}-H${Math.floor(month0 / 6) + 1}`;
 }
 
-/** Parses a period label; undefined if it is not one. */
-export function parsePeriod(label: string): (Period & { cadence: Cadence }) | undefined {
+/**
+ * Valid labels parsed before (a batch's next-due rule parses every report's label of hundreds of people): there are
+ * few of them, and only valid ones (at most 7 characters) are kept.
+ */
+const parsed = new Map<string, Readonly<Period & { cadence: Cadence }>>();
+
+/** Parses a period label; undefined if it is not one. The answer is shared (frozen). */
+export function parsePeriod(label: string): Readonly<Period & { cadence: Cadence }> | undefined {
+  const known = parsed.get(label);
+  if (known) return known;
+  const period = parseLabel(label);
+  if (!period) return undefined;
+  if (parsed.size >= 4096) parsed.clear();
+  parsed.set(label, Object.freeze(period));
+  return period;
+}
+
+function parseLabel(label: string): (Period & { cadence: Cadence }) | undefined {
   const m = /^(\d{4})-(?:(0[1-9]|1[0-2])|Q([1-4])|H([12]))$/.exec(label);
   if (!m) return undefined;
   const year = Number(m[1]);
