@@ -1,7 +1,9 @@
 // Exchange ingest at county scale: a load client on 127.0.0.1 acts as a partner county and pushes signed
 // STATUS_REPORT and CONTACT_UPDATE records for people of the generated county, in batches, with valid transport
 // tokens. In the same run it measures the two limits the ingest is compared with: verifying the same records with
-// jose alone (worker threads, one per CPU), and PostgreSQL inserting the same rows alone.
+// jose alone (worker threads, one per CPU), and PostgreSQL inserting the same rows alone. It also reads from /proc
+// the CPU the server (all threads, and its main thread) and its PostgreSQL backends used per record: on a machine
+// other work loads, that compares two versions better than the rates do.
 //
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/hl_bench npx tsx bench/exchange-ingest.ts [--records 20000] [--batch 250] [--parallel 4]
 import crypto from 'node:crypto';
@@ -17,7 +19,7 @@ import { findPartner, pastePartnerKeys, registerPartner } from '../src/partners/
 import { makeMobile, makeResidentId } from '../src/people/fixtures';
 import { systemCaller } from '../src/policy/actor';
 import { COUNTY, personName } from './county';
-import { benchSecretsFile, fmtRate, printTable, requireDatabaseUrl, writeResult } from './lib';
+import { benchSecretsFile, cpuMeter, fmtRate, printTable, requireDatabaseUrl, writeResult } from './lib';
 import { startBenchServer } from './server';
 
 function arg(name: string, fallback: number): number {
@@ -99,7 +101,11 @@ async function main() {
   const statuses: Record<string, number> = {};
   const reasons: Record<string, number> = {};
   let ingestRate = 0;
+  const sql = postgres(url, { max: parallel, onnotice: () => {} });
+  let cpu = { node: 0, nodeMain: 0, pg: 0 };
   try {
+    // (another server on this database at the same time would count in the PostgreSQL figure too)
+    const meter = await cpuMeter(sql, server.process.pid!, new URL(url).pathname.slice(1));
     const batches: string[][] = [];
     for (let k = 0; k < total; k += batch) batches.push(records.slice(k, k + batch));
     const started = performance.now();
@@ -121,6 +127,7 @@ async function main() {
       }),
     );
     ingestRate = (statuses.ACCEPTED ?? 0) / ((performance.now() - started) / 1000);
+    cpu = await meter();
   } finally {
     await server.stop();
   }
@@ -129,7 +136,6 @@ async function main() {
   const verifyRate = await verifyInWorkers(records, jwk);
 
   // Limit 2: PostgreSQL inserting the same rows alone (the stored records and whatever rows applying them wrote).
-  const sql = postgres(url, { max: parallel, onnotice: () => {} });
   const ids = records.map((r) => JSON.parse(Buffer.from(r.split('.')[1]!, 'base64url').toString()).id as string);
   const inbound = await sql`select * from exchange_inbound_records where id = any(${ids}::uuid[])`;
   await sql`drop table if exists bench_inbound_copy`;
@@ -148,12 +154,15 @@ async function main() {
   await sql.end();
 
   const result = { records: total, batch, parallel, statuses, reasons, ingestPerSecond: ingestRate, verifyOnlyPerSecond: verifyRate, insertOnlyPerSecond: insertRate,
-    ingestOverVerify: ingestRate / verifyRate, ingestOverInsert: ingestRate / insertRate, goalIngestOverVerify: 0.5 };
+    ingestOverVerify: ingestRate / verifyRate, ingestOverInsert: ingestRate / insertRate, goalIngestOverVerify: 0.5,
+    cpuMsPerRecord: { server: (cpu.node * 1000) / total, serverMainThread: (cpu.nodeMain * 1000) / total, postgres: (cpu.pg * 1000) / total } };
   printTable([
     { measure: 'ingest (accepted, durable)', 'records/s': fmtRate(ingestRate), ratio: '' },
     { measure: `verify only (jose, ${os.cpus().length} threads)`, 'records/s': fmtRate(verifyRate), ratio: `ingest/verify = ${result.ingestOverVerify.toFixed(2)} (goal >= 0.5)` },
     { measure: 'insert only (PostgreSQL)', 'records/s': fmtRate(insertRate), ratio: `ingest/insert = ${result.ingestOverInsert.toFixed(2)}` },
   ]);
+  const ms = (v: number) => `${v.toFixed(3)} ms`;
+  console.log(`CPU per record: server ${ms(result.cpuMsPerRecord.server)} (main thread ${ms(result.cpuMsPerRecord.serverMainThread)}), PostgreSQL ${ms(result.cpuMsPerRecord.postgres)}`);
   console.log('receipts:', statuses, reasons);
   console.log(`results: ${writeResult('exchange-ingest', result)}`);
 }

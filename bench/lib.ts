@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type postgres from 'postgres';
 
 export const benchDir = path.dirname(fileURLToPath(import.meta.url));
 export const resultsDir = path.join(benchDir, 'results');
@@ -80,4 +81,37 @@ export function noDelaySocket(options: { host: string[]; port: number[] }): Prom
     s.once('connect', () => resolve(s));
     s.once('error', reject);
   });
+}
+
+const TICK = 100; // USER_HZ: /proc reports CPU time in 1/100 s on Linux
+
+/** CPU seconds (user + system) a process (or, with `thread`, one of its threads) has used, from /proc; 0 once it is gone. */
+function cpuSeconds(pid: number, thread?: number): number {
+  try {
+    const fields = fs.readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICK;
+  } catch {
+    return 0;
+  }
+}
+
+/** The server's own PostgreSQL backends (the bench's connections name themselves otherwise). */
+async function backends(admin: postgres.Sql, database: string): Promise<number[]> {
+  const found = await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${database} and application_name = 'hometown-link'`;
+  return found.map((r) => r.pid);
+}
+
+/**
+ * CPU used by a server process (all its threads, and its main thread alone: the one a Node server is bound by) and
+ * by its database backends between two samples (backends opened later start at 0). CPU time, unlike a rate, means
+ * something on a machine other work is loading.
+ */
+export async function cpuMeter(admin: postgres.Sql, pid: number, database: string) {
+  const start = new Map((await backends(admin, database)).map((p) => [p, cpuSeconds(p)]));
+  const [node0, main0] = [cpuSeconds(pid), cpuSeconds(pid, pid)];
+  return async () => {
+    let pg = 0;
+    for (const p of await backends(admin, database)) pg += cpuSeconds(p) - (start.get(p) ?? 0);
+    return { node: cpuSeconds(pid) - node0, nodeMain: cpuSeconds(pid, pid) - main0, pg };
+  };
 }

@@ -18,7 +18,7 @@ import { queueRecord } from '../src/exchange/outbox';
 import { createLogger } from '../src/logger';
 import { makeResidentId } from '../src/people/fixtures';
 import { systemCaller } from '../src/policy/actor';
-import { fmtRate, printTable, Progress, requireDatabaseUrl, resultsDir, writeResult } from './lib';
+import { cpuMeter, fmtRate, printTable, Progress, requireDatabaseUrl, resultsDir, writeResult } from './lib';
 import { freePort, startBenchServer, type BenchServer } from './server';
 
 function arg(name: string, fallback: number): number {
@@ -79,35 +79,6 @@ async function timingProxy(target: string) {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, stats, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
-
-const TICK = 100; // USER_HZ: /proc reports CPU time in 1/100 s on Linux
-
-/** CPU seconds (user + system) a process has used, from /proc; 0 once it is gone. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICK;
-  } catch {
-    return 0;
-  }
-}
-
-/** The server's own PostgreSQL backends (the bench's connections name themselves otherwise). */
-async function backends(admin: postgres.Sql, database: string): Promise<number[]> {
-  const found = await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${database} and application_name = 'hometown-link'`;
-  return found.map((r) => r.pid);
-}
-
-/** CPU used by a server process and its database backends between two samples (backends opened later start at 0). */
-async function cpuMeter(admin: postgres.Sql, pid: number, database: string) {
-  const start = new Map((await backends(admin, database)).map((p) => [p, cpuSeconds(p)]));
-  const node0 = cpuSeconds(pid);
-  return async () => {
-    let pg = 0;
-    for (const p of await backends(admin, database)) pg += cpuSeconds(p) - (start.get(p) ?? 0);
-    return { node: cpuSeconds(pid) - node0, pg };
-  };
 }
 
 function env(c: County, extra: Record<string, string> = {}) {

@@ -21,13 +21,23 @@ export function daysBetween(from: string, to: string): number {
 }
 
 const formats = new Map<string, Intl.DateTimeFormat>();
+/** Per zone, the dates of the last few whole seconds asked for: a batch asks hundreds of times for the same second. */
+const recentDays = new Map<string, Map<number, string>>();
 
 /** Today's date in the county's time zone (a server in UTC would otherwise be 8 hours behind Beijing time). */
 export function todayIn(timeZone: string, now = new Date()): string {
+  // Zone offsets are whole seconds, so a whole second has one date.
+  const second = Math.floor(now.getTime() / 1000);
+  let days = recentDays.get(timeZone);
+  const hit = days?.get(second);
+  if (hit !== undefined) return hit;
   // Building a DateTimeFormat is costly (it showed in profiles); one per zone is enough.
   let format = formats.get(timeZone);
   if (!format) formats.set(timeZone, (format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })));
-  return format.format(now);
+  const day = format.format(now);
+  if (!days || days.size >= 16) recentDays.set(timeZone, (days = new Map()));
+  days.set(second, day);
+  return day;
 }
 
 /**

@@ -44,9 +44,17 @@ export class Secrets {
     return fresh;
   }
 
-  /** AES-256-GCM; output is `v1.<iv>.<tag>.<ciphertext>` in base64url. */
+  /** Random bytes the IVs are cut from: one call into the CSPRNG per 256 encryptions, not one each (a batch stores hundreds). */
+  private ivPool = Buffer.alloc(0);
+  private ivNext = 0;
+
+  /** AES-256-GCM with a fresh random 96-bit IV (each pool byte is used once); output is `v1.<iv>.<tag>.<ciphertext>` in base64url. */
   encrypt(plain: string | Uint8Array): string {
-    const iv = crypto.randomBytes(12);
+    if (this.ivNext + 12 > this.ivPool.length) {
+      this.ivPool = crypto.randomBytes(12 * 256);
+      this.ivNext = 0;
+    }
+    const iv = this.ivPool.subarray(this.ivNext, (this.ivNext += 12));
     const cipher = crypto.createCipheriv('aes-256-gcm', this.dataKey, iv);
     const body = Buffer.concat([cipher.update(plain), cipher.final()]);
     return ['v1', iv, cipher.getAuthTag(), body].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');

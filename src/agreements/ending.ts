@@ -15,10 +15,27 @@ export async function agreementInStatus(tx: Db, personId: string, status: Agreem
   return row;
 }
 
-/** The active agreements of these people, locked in id order (a batch's people are locked first). */
-export async function activeAgreementsLocked(tx: Db, personIds: readonly string[]): Promise<Agreement[]> {
+/**
+ * What recording a report and the next-due rule (reports/due.ts) read of an agreement: its term, cadence, status and
+ * the version it follows. A batch of partner records reads only these columns of its agreements.
+ */
+export const TERM_COLUMNS = {
+  id: agreements.id,
+  personId: agreements.personId,
+  previousId: agreements.previousId,
+  status: agreements.status,
+  cadence: agreements.cadence,
+  validFrom: agreements.validFrom,
+  validTo: agreements.validTo,
+  activatedAt: agreements.activatedAt,
+  endReason: agreements.endReason,
+};
+export type AgreementTerm = Pick<Agreement, keyof typeof TERM_COLUMNS>;
+
+/** The active agreements of these people (their terms), locked in id order (a batch's people are locked first). */
+export async function activeAgreementsLocked(tx: Db, personIds: readonly string[]): Promise<AgreementTerm[]> {
   if (personIds.length === 0) return [];
-  return tx.select().from(agreements).where(and(anyOf(agreements.personId, personIds), eq(agreements.status, 'ACTIVE'))).orderBy(agreements.id).for('update');
+  return tx.select(TERM_COLUMNS).from(agreements).where(and(anyOf(agreements.personId, personIds), eq(agreements.status, 'ACTIVE'))).orderBy(agreements.id).for('update');
 }
 
 /** Ends one agreement inside the caller's transaction: lifecycle check, status, history row and audit entry. */

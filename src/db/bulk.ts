@@ -25,10 +25,22 @@ function unnested(table: PgTable, names: readonly string[], rows: readonly Recor
   // An array column (text[]) cannot be unnested from a 2-D array: each row's array travels as its literal, cast back.
   const isArray = (c: PgColumn) => c.getSQLType().endsWith('[]');
   const params = cols.map((c, i) => {
-    const values = rows.map((row) => {
-      const v = row[names[i]!];
-      return v === null || v === undefined ? null : String(c.mapToDriverValue(v));
-    });
+    // A value repeated down a column (the batch's one timestamp, its partner) is encoded once.
+    const name = names[i]!;
+    let last: unknown;
+    let lastEncoded: string | null = null;
+    const values = new Array<string | null>(rows.length);
+    for (let r = 0; r < rows.length; r++) {
+      const v = rows[r]![name];
+      if (v === null || v === undefined) values[r] = null;
+      else {
+        if (v !== last) {
+          last = v;
+          lastEncoded = String(c.mapToDriverValue(v));
+        }
+        values[r] = lastEncoded;
+      }
+    }
     return sql`${arrayLiteral(values)}::${sql.raw(isArray(c) ? 'text[]' : `${c.getSQLType()}[]`)}`;
   });
   return {
@@ -53,7 +65,9 @@ export async function insertRows<T extends PgTable>(
   opts: { onConflictDoNothing?: boolean; returning?: keyof T['$inferSelect'] & string } = {},
 ): Promise<string[]> {
   if (rows.length === 0) return [];
-  const names = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const seen = new Set<string>();
+  for (const r of rows) for (const k in r) seen.add(k);
+  const names = [...seen];
   const u = unnested(table, names, rows as Record<string, unknown>[]);
   const returning = opts.returning ? nameOf(columnOf(table, opts.returning)) : undefined;
   const statement = sql`insert into ${table} (${sql.join(u.target, sql`, `)}) select ${sql.join(u.value, sql`, `)} from ${u.from} order by u.n${

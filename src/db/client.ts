@@ -114,12 +114,17 @@ export function anyOf(column: Column, values: readonly string[], pgType: 'uuid' 
   return sql`${column} = any(${arrayLiteral(values)}::${sql.raw(pgType)}[])`;
 }
 
-const SPECIAL = /[\\"]/;
-
 /** A PostgreSQL array literal, sent as one text parameter: both drivers pass it through unchanged. */
 export function arrayLiteral(values: readonly (string | null)[]): string {
-  // Most values need no escaping: testing first spares a replace per value (batches send thousands).
-  return `{${values.map((v) => (v === null ? 'NULL' : `"${SPECIAL.test(v) ? v.replace(/[\\"]/g, (c) => `\\${c}`) : v}"`)).join(',')}}`;
+  // Built in one pass (a batch sends thousands of values, some of a kilobyte). Most values need no escaping:
+  // looking for the two special characters first spares a replace per value.
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as string | null;
+    if (i) out += ',';
+    out += v === null ? 'NULL' : v.includes('"') || v.includes('\\') ? `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"` : `"${v}"`;
+  }
+  return `${out}}`;
 }
 
 const preparedCache = new WeakMap<Db, Map<string, unknown>>();

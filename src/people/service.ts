@@ -161,16 +161,35 @@ export type ValidContactChanges = ReturnType<typeof validateContactChanges>;
 /** What a change may set: the contact fields, and the name only for maintenance (clean-person-text). */
 type ChangedFields = ValidContactChanges & { name?: string };
 
+/**
+ * What deciding a change of a person's contact details needs of their row (the policy's village, the status rules,
+ * the fields compared): a batch of partner records reads only these columns of its people (src/sharing/batch.ts).
+ */
+export const CHANGE_COLUMNS = {
+  id: people.id,
+  name: people.name,
+  status: people.status,
+  homeVillageCode: people.homeVillageCode,
+  idNumberHmac: people.idNumberHmac,
+  phone: people.phone,
+  currentCountyCode: people.currentCountyCode,
+  currentTown: people.currentTown,
+  currentArea: people.currentArea,
+  employer: people.employer,
+  occupation: people.occupation,
+};
+export type ChangedPerson = Pick<Person, keyof typeof CHANGE_COLUMNS>;
+
 /** What a contact change does to one person: the fields that differ, their new values, the feed's source. */
 export interface ContactPlan {
-  person: Person;
+  person: ChangedPerson;
   fields: (keyof ChangedFields)[];
   set: ChangedFields;
   source: string;
 }
 
 /** Pure: the part of `changes` that differs from the person (undefined when nothing does). */
-export function planContactChanges(person: Person, changes: ChangedFields, source: string): ContactPlan | undefined {
+export function planContactChanges(person: ChangedPerson, changes: ChangedFields, source: string): ContactPlan | undefined {
   const fields = (Object.keys(changes) as (keyof ChangedFields)[]).filter((k) => changes[k] !== person[k]);
   if (fields.length === 0) return undefined;
   return { person, fields, set: Object.fromEntries(fields.map((k) => [k, changes[k]])), source };

@@ -1,5 +1,5 @@
 import { and, gte, isNull, not } from 'drizzle-orm';
-import type { Agreement } from '../agreements/ending';
+import { TERM_COLUMNS, type Agreement, type AgreementTerm } from '../agreements/ending';
 import { agreements } from '../agreements/tables';
 import { daysBetween } from '../calendar';
 import { updateRows } from '../db/bulk';
@@ -21,7 +21,7 @@ export interface Term {
  * successor starts; a discarded draft in between is skipped; a return home, a withdrawal or a gap starts afresh.
  * The rule (continues, continuedTermEnd) is in ./owed.ts, shared with the supervision dashboard's SQL.
  */
-export function owedTerms(a: Agreement, versions: readonly Agreement[]): Term[] {
+export function owedTerms(a: AgreementTerm, versions: readonly AgreementTerm[]): Term[] {
   const terms: Term[] = [{ cadence: a.cadence, from: a.validFrom, to: a.validTo }];
   let successor = a;
   for (let prev = versions.find((v) => v.id === a.previousId); prev; prev = versions.find((v) => v.id === prev!.previousId)) {
@@ -51,7 +51,7 @@ export type DueReport = Pick<typeof statusReports.$inferSelect, 'personId' | 'pe
  * Pure: an active agreement's next due period and date, and its last report, from the person's agreement versions
  * and current reports (those outside the owed terms are ignored here).
  */
-export function nextDueColumns(a: Agreement, versions: readonly Agreement[], personReports: readonly DueReport[], graceDays: number) {
+export function nextDueColumns(a: AgreementTerm, versions: readonly AgreementTerm[], personReports: readonly DueReport[], graceDays: number) {
   const terms = owedTerms(a, versions);
   const from = termsStart(a, terms);
   const reports = personReports.filter((r) => r.periodEnd >= from && (!a.validTo || r.periodStart <= a.validTo));
@@ -67,7 +67,7 @@ export function nextDueColumns(a: Agreement, versions: readonly Agreement[], per
   };
 }
 
-const termsStart = (a: Agreement, terms: readonly Term[]) => terms.reduce((min, t) => (t.from < min ? t.from : min), a.validFrom);
+const termsStart = (a: AgreementTerm, terms: readonly Term[]) => terms.reduce((min, t) => (t.from < min ? t.from : min), a.validFrom);
 
 /**
  * Recomputes and stores active agreements' next due period and date from the reports that cover their periods
@@ -75,13 +75,13 @@ const termsStart = (a: Agreement, terms: readonly Term[]) => terms.reduce((min, 
  * whenever a report is recorded or an agreement activates; a batch of reports refreshes all its agreements at once
  * (three statements whatever their number).
  */
-export async function refreshNextDue(tx: Db, list: readonly Agreement[], graceDays: number): Promise<void> {
+export async function refreshNextDue(tx: Db, list: readonly AgreementTerm[], graceDays: number): Promise<void> {
   const active = list.filter((a) => a.status === 'ACTIVE');
   if (active.length === 0) return;
   const personIds = [...new Set(active.map((a) => a.personId))];
   // Their earlier versions (owedTerms follows previousId): most people have none, so the batch reads few rows.
   const earlier = await tx
-    .select()
+    .select(TERM_COLUMNS)
     .from(agreements)
     .where(and(anyOf(agreements.personId, personIds), not(anyOf(agreements.id, active.map((a) => a.id)))));
   const versions = [...active, ...earlier];
@@ -91,11 +91,18 @@ export async function refreshNextDue(tx: Db, list: readonly Agreement[], graceDa
     .select({ personId: statusReports.personId, period: statusReports.period, periodStart: statusReports.periodStart, periodEnd: statusReports.periodEnd, reportedOn: statusReports.reportedOn })
     .from(statusReports)
     .where(and(anyOf(statusReports.personId, personIds), isNull(statusReports.supersededAt), gte(statusReports.periodEnd, from)));
+  // Grouped by person once: a batch refreshes hundreds of agreements over thousands of reports.
+  const byPerson = <T extends { personId: string }>(rows: readonly T[]) => {
+    const of = new Map<string, T[]>();
+    for (const r of rows) (of.get(r.personId) ?? of.set(r.personId, []).get(r.personId)!).push(r);
+    return of;
+  };
+  const [versionsOf, reportsOf] = [byPerson(versions), byPerson(reports)];
   await updateRows(
     tx,
     agreements,
     'id',
-    active.map((a) => nextDueColumns(a, versions.filter((v) => v.personId === a.personId), reports.filter((r) => r.personId === a.personId), graceDays)),
+    active.map((a) => nextDueColumns(a, versionsOf.get(a.personId)!, reportsOf.get(a.personId) ?? [], graceDays)),
   );
 }
 

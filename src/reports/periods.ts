@@ -23,12 +23,16 @@ export interface Period {
 
 const MONTHS: Record<Cadence, number> = { MONTHLY: 1, QUARTERLY: 3, HALF_YEARLY: 6 };
 
-function iso(year: number, month0: number, day: number): string {
-  return new Date(Date.UTC(year, month0, day)).toISOString().slice(0, 10);
-}
+const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+const isLeap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const daysIn = (year: number, month0: number) => (month0 === 1 && isLeap(year) ? 29 : DAYS[month0]!);
 
+/** A period of whole months inside one year (every cadence's are), its dates written out without Date objects (hot in the next-due rule). */
 function build(year: number, firstMonth0: number, months: number, label: string): Period {
-  return { label, start: iso(year, firstMonth0, 1), end: iso(year, firstMonth0 + months, 0) };
+  const y = String(year).padStart(4, '0');
+  const last0 = firstMonth0 + months - 1;
+  return { label, start: `${y}-${pad2(firstMonth0 + 1)}-01`, end: `${y}-${pad2(last0 + 1)}-${pad2(daysIn(year, last0))}` };
 }
 
 function labelFor(cadence: Cadence, year: number, month0: number): string {
@@ -37,8 +41,24 @@ function labelFor(cadence: Cadence, year: number, month0: number): string {
   return `${year}-H${Math.floor(month0 / 6) + 1}`;
 }
 
-/** Parses a period label; undefined if it is not one. */
-export function parsePeriod(label: string): (Period & { cadence: Cadence }) | undefined {
+/**
+ * Valid labels parsed before (a batch's next-due rule parses every report's label of hundreds of people): there are
+ * few of them, and only valid ones (at most 7 characters) are kept.
+ */
+const parsed = new Map<string, Readonly<Period & { cadence: Cadence }>>();
+
+/** Parses a period label; undefined if it is not one. The answer is shared (frozen). */
+export function parsePeriod(label: string): Readonly<Period & { cadence: Cadence }> | undefined {
+  const known = parsed.get(label);
+  if (known) return known;
+  const period = parseLabel(label);
+  if (!period) return undefined;
+  if (parsed.size >= 4096) parsed.clear();
+  parsed.set(label, Object.freeze(period));
+  return period;
+}
+
+function parseLabel(label: string): (Period & { cadence: Cadence }) | undefined {
   const m = /^(\d{4})-(?:(0[1-9]|1[0-2])|Q([1-4])|H([12]))$/.exec(label);
   if (!m) return undefined;
   const year = Number(m[1]);
@@ -50,17 +70,22 @@ export function parsePeriod(label: string): (Period & { cadence: Cadence }) | un
 
 /** The cadence period containing a date. */
 export function periodContaining(cadence: Cadence, date: string): Period {
-  const year = Number(date.slice(0, 4));
-  const month0 = Number(date.slice(5, 7)) - 1;
+  return periodOfMonth(cadence, Number(date.slice(0, 4)), Number(date.slice(5, 7)) - 1);
+}
+
+function periodOfMonth(cadence: Cadence, year: number, month0: number): Period {
   const months = MONTHS[cadence];
   const first = Math.floor(month0 / months) * months;
   return build(year, first, months, labelFor(cadence, year, first));
 }
 
+/** The cadence period containing the day after `p` ends. */
 export function nextPeriod(cadence: Cadence, p: Period): Period {
-  const after = new Date(`${p.end}T00:00:00Z`);
-  after.setUTCDate(after.getUTCDate() + 1);
-  return periodContaining(cadence, after.toISOString().slice(0, 10));
+  const year = Number(p.end.slice(0, 4));
+  const month0 = Number(p.end.slice(5, 7)) - 1;
+  // Every period ends on a month's last day; anything else is followed by a day of the same month.
+  if (Number(p.end.slice(8, 10)) < daysIn(year, month0)) return periodOfMonth(cadence, year, month0);
+  return month0 === 11 ? periodOfMonth(cadence, year + 1, 0) : periodOfMonth(cadence, year, month0 + 1);
 }
 
 /** The last period of a cadence that is over on `today` (ended before it): the one before the period containing it. */

@@ -3,7 +3,7 @@ import { and, asc, desc, eq, gt, isNull, lt, or, sql, type Column, type SQL } fr
 import { alias } from 'drizzle-orm/pg-core';
 import { agreementInStatus } from '../agreements/ending';
 import { assertAllowed } from '../agreements/lifecycle';
-import type { Agreement } from '../agreements/ending';
+import type { Agreement, AgreementTerm } from '../agreements/ending';
 import { agreements } from '../agreements/tables';
 import { appendAuditMany, type AuditEvent } from '../audit/service';
 import { addDays, todayIn } from '../calendar';
@@ -16,7 +16,7 @@ import { requireLiaison } from '../liaisons/service';
 import type { Caller } from '../policy/actor';
 import { authorize, type Target } from '../policy/policy';
 import { scopeConditions } from '../policy/scope-sql';
-import { contactAudit, loadPerson, personTarget, planContactChanges, validateContactChanges, writeContactChanges, type ContactPlan, type Person } from '../people/service';
+import { contactAudit, loadPerson, personTarget, planContactChanges, validateContactChanges, writeContactChanges, type ChangedPerson, type ContactPlan, type Person } from '../people/service';
 import { optionalText, requireDate, requireNeeds, type PlaceInput } from '../people/validation';
 import { people } from '../people/tables';
 import { registryTransaction } from '../people/transaction';
@@ -48,14 +48,14 @@ export interface StatusReportInput {
  * Other modules widen who may write a person's report (association staff for their members): they add what they
  * know about the person to the policy target.
  */
-export type TargetEnricher = (db: Db, person: Person) => Promise<Partial<Target>>;
+export type TargetEnricher = (db: Db, person: ChangedPerson) => Promise<Partial<Target>>;
 const enrichers: TargetEnricher[] = [];
 export function enrichReportTarget(e: TargetEnricher): void {
   enrichers.push(e);
 }
 
 /** Only a user's jurisdiction reads the target (policy `can`): partners and the system need no enrichment. */
-export async function reportTarget(db: Db, caller: Caller, p: Person): Promise<Target> {
+export async function reportTarget(db: Db, caller: Caller, p: ChangedPerson): Promise<Target> {
   let target = personTarget(p);
   if (caller.actor.kind !== 'user') return target;
   for (const e of enrichers) target = { ...target, ...(await e(db, p)) };
@@ -84,10 +84,10 @@ export function validateStatusReport(deps: Pick<Deps, 'config'>, input: StatusRe
 
 /** What a report is recorded against, loaded and locked in its transaction (person first, then agreement, then report). */
 export interface ReportState {
-  person: Person;
+  person: ChangedPerson;
   /** The policy target of the person (reportTarget). */
   target: Target;
-  active: Agreement | undefined;
+  active: AgreementTerm | undefined;
   /** The current report for the same person and period, if any. */
   existing: { id: string } | undefined;
   liaisonContactId: string | null;
@@ -97,7 +97,7 @@ export interface ReportState {
 export interface ReportPlan {
   row: typeof statusReports.$inferInsert & { id: string };
   supersedes: string | null;
-  active: Agreement | undefined;
+  active: AgreementTerm | undefined;
   contact: ContactPlan | undefined;
   audit: AuditEvent[];
 }

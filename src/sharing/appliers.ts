@@ -41,12 +41,12 @@ export function registry<T>(change: () => T): T {
   }
 }
 
-export const applied = (person: Person | null): ApplyOutcome => ({ state: 'APPLIED', personId: person?.id ?? null });
+export const applied = (person: Pick<Person, 'id'> | null): ApplyOutcome => ({ state: 'APPLIED', personId: person?.id ?? null });
 
 export const partnerSource = (type: ExchangedType) => `PARTNER_COUNTY:${type}`;
 
 /** Pure: the change a partner's phone, place or employer makes to our resident (validated; the policy checked). */
-export function partnerContactChanges(caller: Caller, person: Person, c: { phone?: string; place?: PlaceInput; employer?: string }): ValidContactChanges {
+export function partnerContactChanges(caller: Caller, person: Pick<Person, 'homeVillageCode'>, c: { phone?: string; place?: PlaceInput; employer?: string }): ValidContactChanges {
   authorize(caller.actor, 'person.write', personTarget(person));
   const given = { phone: c.phone, currentPlace: c.place, employer: employerOf(c.employer) };
   return validateContactChanges('', Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)));
@@ -76,7 +76,7 @@ const arrival: RecordApplier<'ARRIVAL'> = async (ctx) => {
  * report from the same partner for a period corrects its first (`current`, the person's current report for the
  * period); a period already reported here otherwise is refused.
  */
-export function partnerReport(deps: Pick<Deps, 'config'>, partner: Partner, record: RecordEnvelope<'STATUS_REPORT'>, person: Person, current: CurrentReport | undefined): StatusReportInput {
+export function partnerReport(deps: Pick<Deps, 'config'>, partner: Partner, record: RecordEnvelope<'STATUS_REPORT'>, person: Pick<Person, 'id'>, current: CurrentReport | undefined): StatusReportInput {
   const b = record.body;
   const ownEarlier = current?.byType === 'PARTNER' && current.byId === partner.countyCode;
   if (current && !ownEarlier) throw new RecordRejected('PERIOD_ALREADY_REPORTED', `a report for ${b.period} was recorded here`);

@@ -2,13 +2,13 @@ import { activeAgreementsLocked } from '../agreements/ending';
 import type { AuditEvent } from '../audit/service';
 import { RecordRejected, type BatchApplier, type BatchDecision } from '../exchange/appliers';
 import type { RecordEnvelope } from '../exchange/envelope';
-import { contactAudit, planContactChanges, type ContactPlan, type Person } from '../people/service';
+import { contactAudit, planContactChanges, type ChangedPerson, type ContactPlan } from '../people/service';
 import { currentReports, planStatusReport, reportTarget, validateStatusReport, writeStatusReports, type ReportPlan } from '../reports/service';
 import { applied, partnerContactChanges, partnerReport, partnerSource, registry } from './appliers';
 import { lockSubjects, personMatch, requirePersonStatus, unmatched } from './subject';
 
 /** A record the batch takes, with what it is about. */
-type Taken = { k: number; person: Person } & ({ type: 'STATUS_REPORT'; record: RecordEnvelope<'STATUS_REPORT'> } | { type: 'CONTACT_UPDATE'; record: RecordEnvelope<'CONTACT_UPDATE'> });
+type Taken = { k: number; person: ChangedPerson } & ({ type: 'STATUS_REPORT'; record: RecordEnvelope<'STATUS_REPORT'> } | { type: 'CONTACT_UPDATE'; record: RecordEnvelope<'CONTACT_UPDATE'> });
 
 /**
  * The registry's batch applier (see BatchApplier): a partner's STATUS_REPORT and CONTACT_UPDATE records about our

@@ -8,7 +8,7 @@ import type { UnmatchedReason } from '../exchange/tables';
 import { lockNotice, lockOpenNotices, openNoticeFor, type IncomingNotice } from '../notices/service';
 import { agreementInForce, findPartner } from '../partners/service';
 import { hasConsent } from '../people/consent';
-import { loadPerson, personTarget, type Person } from '../people/service';
+import { CHANGE_COLUMNS, loadPerson, personTarget, type ChangedPerson, type Person } from '../people/service';
 import { people, type PersonStatus } from '../people/tables';
 import type { Caller } from '../policy/actor';
 import { authorize } from '../policy/policy';
@@ -44,7 +44,7 @@ export async function matchSubject(ctx: ApplyContext, opts: { notices: boolean }
 
 /** What a batch's records are about, locked: our people by ID-number HMAC, and the partner's residents here. */
 export interface LockedSubjects {
-  people: Map<string, Person>;
+  people: Map<string, ChangedPerson>;
   /** HMACs of subjects who are not ours and have an open notice of the partner. */
   notices: Set<string>;
 }
@@ -57,14 +57,15 @@ export interface LockedSubjects {
  */
 export async function lockSubjects(tx: Db, partnerCode: string, subjectIdHmacs: readonly string[]): Promise<LockedSubjects> {
   const hmacs = [...new Set(subjectIdHmacs)];
-  const ours = hmacs.length ? await tx.select().from(people).where(and(anyOf(people.idNumberHmac, hmacs, 'text'), isNull(people.erasedAt))).orderBy(people.id).for('update') : [];
+  // Only the columns deciding the batch's changes read (a few hundred rows a batch, parsed and mapped cell by cell).
+  const ours = hmacs.length ? await tx.select(CHANGE_COLUMNS).from(people).where(and(anyOf(people.idNumberHmac, hmacs, 'text'), isNull(people.erasedAt))).orderBy(people.id).for('update') : [];
   const byHmac = new Map(ours.map((p) => [p.idNumberHmac!, p]));
   const notices = await lockOpenNotices(tx, partnerCode, hmacs.filter((h) => !byHmac.has(h)));
   return { people: byHmac, notices: new Set(notices.map((n) => n.subjectIdHmac!)) };
 }
 
 /** Pure: the person who has a record's ID number is its subject only under the same name (whitespace aside). */
-export function personMatch(person: Person, subjectName: string): Match {
+export function personMatch<P extends Pick<Person, 'name'>>(person: P, subjectName: string): { kind: 'person'; person: P } | { kind: 'none'; reason: UnmatchedReason } {
   return sameName(person.name, subjectName) ? { kind: 'person', person } : { kind: 'none', reason: 'NAME_DIFFERS' };
 }
 
@@ -75,7 +76,7 @@ export const unmatched = (m: Exclude<Match, { kind: 'person' }>): ApplyOutcome =
  * What a partner may not tell us about our resident: nothing once they withdrew (PERSON_WITHDRAWN), and news of
  * life away from home only while they are away (PERSON_NOT_AWAY).
  */
-export function requirePersonStatus(person: Person, allowed: readonly PersonStatus[]): void {
+export function requirePersonStatus(person: Pick<Person, 'status'>, allowed: readonly PersonStatus[]): void {
   if (person.status === 'WITHDRAWN') throw new RecordRejected('PERSON_WITHDRAWN', 'the person withdrew consent');
   if (!allowed.includes(person.status)) throw new RecordRejected('PERSON_NOT_AWAY', `the person is ${person.status}`);
 }
