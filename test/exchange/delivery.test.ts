@@ -347,7 +347,7 @@ describe('delivery worker with several runs in flight', () => {
     const worker = new DeliveryWorker(t.server.deps);
     worker.start();
     try {
-      await waitFor('the second batch delivered', async () => (await rowsOf(ids)).filter((r) => r.status === 'DELIVERED').length === 8);
+      await waitFor('the second batch delivered', async () => (await rowsOf(ids)).filter((r) => r.status === 'DELIVERED').length >= 8);
       const refused = wuzhong.pushes[0]!.map(idOf);
       expect(refused.sort()).toEqual(firsts.slice(0, 8).sort());
       // The second records of the people in the other batch follow; those of the refused batch's people wait.
