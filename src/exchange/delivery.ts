@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { and, eq, gte, inArray, lte, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { rows } from '../db/client';
+import { rows, type Db } from '../db/client';
 import { ADVISORY_LOCK } from '../db/locks';
 import type { Deps } from '../deps';
 import { fetchLimited, OutboundHttpError } from '../http/fetch-limited';
@@ -51,6 +51,12 @@ interface Claim {
   baseUrls: Map<string, string>;
 }
 
+/** Where a page of due rows ended: the next page starts after it, in due order. */
+interface PageEnd {
+  at: string;
+  id: string;
+}
+
 type Outcome = { id: string; attempts: number } & ({ kind: 'delivered' } | { kind: 'failed'; reason: string } | { kind: 'retry'; error: string });
 
 export interface DeliveryRun {
@@ -59,6 +65,7 @@ export interface DeliveryRun {
   failed: number;
   retried: number;
 }
+
 
 /**
  * Pushes queued outbox records to partners (docs/exchange-protocol.md, "Delivery"). Safe with any number of
@@ -174,43 +181,84 @@ export class DeliveryWorker {
       .where(and(eq(partners.status, 'ACTIVE'), lte(partners.validFrom, today), gte(partners.validTo, today)));
     const baseUrls = new Map(inForce.map((p) => [p.countyCode, p.baseUrl]));
     if (baseUrls.size === 0) return { token, claimed: [], baseUrls };
+    const batchSize = config.exchange.deliveryBatchSize;
     const claimed = await db.transaction(async (tx) => {
       // Claims take turns: otherwise two claims at once could each take a record about the same person, neither
       // seeing the other's (uncommitted) claim.
       await tx.execute(sql`select pg_advisory_xact_lock(${ADVISORY_LOCK.claimDeliveries})`);
-      // The due rows are picked oldest first (the partner codes given as values, so the due index is used), then
-      // locked in id order; the lock re-checks they are still due. Per person and partner, only the oldest queued
-      // record goes, and only while none about the person is in flight (leased) or waiting for its retry: one
-      // lateral lookup per due row (written as NOT EXISTS, the planner may scan every leased row for every due one).
-      return rows<{ id: string; partner_code: string; jws_enc: string; attempts: number }>(
-        tx,
-        sql`with due as (
-              select o.id from exchange_outbound_records o
-              cross join lateral (
-                select (array_agg(w.id order by w.created_at, w.id))[1] as first_id, max(w.next_attempt_at) as latest
-                from exchange_outbound_records w
-                where w.partner_code = o.partner_code and w.subject_id_hmac = o.subject_id_hmac and w.status = 'QUEUED'
-              ) person
-              where o.status = 'QUEUED' and o.jws_enc is not null and o.next_attempt_at <= now()
-                and o.partner_code in ${[...baseUrls.keys()]}
-                and (o.subject_id_hmac is null or (person.first_id = o.id and person.latest <= now()))
-              order by o.next_attempt_at, o.id
-              limit ${config.exchange.deliveryBatchSize}
-            ),
-            locked as (
-              select id from exchange_outbound_records
-              where id in (select id from due) and status = 'QUEUED' and jws_enc is not null and next_attempt_at <= now()
-              order by id
-              for update skip locked
-            )
+      const taken: Claimed[] = [];
+      // Due rows are examined a page at a time, oldest first, until the batch is full or none is left: the
+      // per-person check runs on a page only, never on the whole queue (it cost the queue's length per claim).
+      let after: PageEnd | undefined;
+      for (;;) {
+        const found = await this.claimPage(tx, token, [...baseUrls.keys()], batchSize, batchSize - taken.length, after);
+        taken.push(...found.claimed);
+        if (taken.length >= batchSize || !found.end) break;
+        after = found.end;
+      }
+      return taken;
+    });
+    return { token, claimed, baseUrls };
+  }
+
+  /**
+   * Claims up to `want` records among one page (`size` rows) of due rows of the given partners, in due order after
+   * `after`. Each partner's page comes from the due index in its order (rows of partners not in force are never
+   * read); the pages are merged and cut to `size`, so the merged page is exactly the next `size` due rows and its
+   * last row is where the next page starts. Per person and partner, only the oldest queued record goes, and only
+   * while none about the person is in flight (leased) or waiting for its retry: one lateral lookup per row of the
+   * page on the partial index of queued rows. The rows picked are then locked in id order; the lock re-checks
+   * they are still due. `end`: where the page ended, when it was full (more due rows may follow).
+   */
+  private async claimPage(tx: Db, token: string, partnerCodes: string[], size: number, want: number, after: PageEnd | undefined): Promise<{ claimed: Claimed[]; end?: PageEnd }> {
+    const from = after ? sql`and (r.next_attempt_at, r.id) > (${after.at}::timestamptz, ${after.id}::uuid)` : sql``;
+    const found = await rows<{ id: string | null; partner_code: string; jws_enc: string; attempts: number; end_at: string | null; end_id: string | null; page_rows: number }>(
+      tx,
+      sql`with page as materialized (
+            select c.id, c.partner_code, c.subject_id_hmac, c.next_attempt_at
+            from (values ${sql.join(partnerCodes.map((code) => sql`(${code})`), sql`, `)}) as p(code)
+            cross join lateral (
+              select r.id, r.partner_code, r.subject_id_hmac, r.next_attempt_at from exchange_outbound_records r
+              where r.partner_code = p.code and r.status = 'QUEUED' and r.next_attempt_at <= now() ${from}
+              order by r.next_attempt_at, r.id
+              limit ${size}
+            ) c
+            order by c.next_attempt_at, c.id
+            limit ${size}
+          ),
+          due as (
+            select o.id from page o
+            cross join lateral (
+              select (array_agg(w.id order by w.created_at, w.id))[1] as first_id, max(w.next_attempt_at) as latest
+              from exchange_outbound_records w
+              where w.partner_code = o.partner_code and w.subject_id_hmac = o.subject_id_hmac and w.status = 'QUEUED'
+            ) person
+            where o.subject_id_hmac is null or (person.first_id = o.id and person.latest <= now())
+            order by o.next_attempt_at, o.id
+            limit ${want}
+          ),
+          locked as (
+            select id from exchange_outbound_records
+            where id in (select id from due) and status = 'QUEUED' and jws_enc is not null and next_attempt_at <= now()
+            order by id
+            for update skip locked
+          ),
+          claimed as (
             update exchange_outbound_records o
             set claim_token = ${token}, next_attempt_at = now() + make_interval(secs => ${this.leaseSeconds()}),
                 last_attempt_at = now(), attempts = o.attempts + 1
             from locked where o.id = locked.id
-            returning o.id, o.partner_code, o.jws_enc, o.attempts`,
-      );
-    });
-    return { token, claimed: claimed.map((r) => ({ id: r.id, partnerCode: r.partner_code, jwsEnc: r.jws_enc, attempts: Number(r.attempts) })), baseUrls };
+            returning o.id, o.partner_code, o.jws_enc, o.attempts
+          ),
+          page_end as (select next_attempt_at::text as end_at, id as end_id from page order by next_attempt_at desc, id desc limit 1)
+          select c.id, c.partner_code, c.jws_enc, c.attempts, null as end_at, null::uuid as end_id, null::int as page_rows from claimed c
+          union all
+          select null, null, null, null, e.end_at, e.end_id, (select count(*)::int from page) from (select 1) one left join page_end e on true`,
+    );
+    const summary = found.find((r) => r.id === null)!;
+    const claimed = found.filter((r) => r.id !== null).map((r) => ({ id: r.id!, partnerCode: r.partner_code, jwsEnc: r.jws_enc, attempts: Number(r.attempts) }));
+    const full = Number(summary.page_rows) >= size;
+    return { claimed, end: full && summary.end_at && summary.end_id ? { at: summary.end_at, id: summary.end_id } : undefined };
   }
 
   /** Renews the lease of the rows still claimed by `token` (and still queued); returns their ids. */

@@ -101,7 +101,8 @@ export const outboundRecords = pgTable(
   (t) => [
     uniqueIndex('exchange_outbound_seq_idx').on(t.seq),
     index('exchange_outbound_partner_seq_idx').on(t.partnerCode, t.seq),
-    index('exchange_outbound_due_idx').on(t.status, t.nextAttemptAt),
+    // The delivery claim reads each partner's due rows in this order, a page at a time (see DeliveryWorker.claim).
+    index('exchange_outbound_due_idx').on(t.partnerCode, t.nextAttemptAt, t.id).where(sql`${t.status} = 'QUEUED'`),
     index('exchange_outbound_unpublished_idx').on(t.createdAt).where(sql`${t.seq} is null`),
     index('exchange_outbound_kid_idx').on(t.signedKid).where(sql`${t.status} = 'QUEUED'`),
     index('exchange_outbound_person_idx').on(t.personId),

@@ -1,0 +1,2 @@
+DROP INDEX "exchange_outbound_due_idx";--> statement-breakpoint
+CREATE INDEX "exchange_outbound_due_idx" ON "exchange_outbound_records" USING btree ("partner_code","next_attempt_at","id") WHERE "exchange_outbound_records"."status" = 'QUEUED';
