@@ -5,7 +5,7 @@ import { engine } from '../helpers/db';
 import { agreement, FakePartner, REGISTER } from '../helpers/partner';
 import { raceOnPeople } from '../helpers/race';
 import { BODIES, idWithCheckDigit } from '../helpers/records';
-import { activeAgreement, nextIdNumber, register } from '../helpers/registry';
+import { sharingResident } from '../helpers/registry';
 import { SEED, startTestServer, type TestServer } from '../helpers/server';
 
 // PGlite runs one transaction at a time, so this race exists only on PostgreSQL.
@@ -32,12 +32,7 @@ describe.runIf(engine === 'postgres')('two partners pushing records about the sa
     await t.close();
   });
 
-  async function person(name: string) {
-    const idNumber = nextIdNumber();
-    const p = await register(t, official, { name, idNumber, homeVillageCode: SEED.villageWangji, currentPlace: { countyCode: '320506' } });
-    await activeAgreement(t, official, p.id, { sharingCounties: ['320506', '320508'], validTo: t.day(365) });
-    return { id: p.id, subject: { idNumber, name } };
-  }
+  const person = (name: string) => sharingResident(t, official, name, ['320506', '320508']);
 
   const push = (from: FakePartner, records: string[]) => from.pushTo(t.url, records) as Promise<{ status: number; body: { receipts?: { status: string }[] } }>;
 

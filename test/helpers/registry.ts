@@ -1,5 +1,5 @@
 import { makeMobile, makeResidentId } from '../../src/people/fixtures';
-import type { TestServer } from './server';
+import { SEED, type TestServer } from './server';
 
 let seq = 0;
 
@@ -44,3 +44,14 @@ export async function sign(t: TestServer, token: string, id: string, side: 'OFFI
 }
 
 export const SUBMIT = `mutation($input: StatusReportInput!) { submitStatusReport(input: $input) { id period arrival superseded } }`;
+
+/**
+ * A resident of 望集村 working in 吴中区 (320506), whose active agreement (as `official`, for a year) shares their
+ * records with `counties`: the subject partners' records name in the exchange tests.
+ */
+export async function sharingResident(t: TestServer, official: string, name: string, counties: string[]) {
+  const idNumber = nextIdNumber();
+  const p = await register(t, official, { name, idNumber, homeVillageCode: SEED.villageWangji, currentPlace: { countyCode: '320506' } });
+  await activeAgreement(t, official, p.id, { sharingCounties: counties, validTo: t.day(365) });
+  return { id: p.id, subject: { idNumber, name } };
+}

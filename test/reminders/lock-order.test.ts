@@ -5,11 +5,11 @@ import { ADVISORY_LOCK } from '../../src/db/locks';
 import { publishOutbox } from '../../src/exchange/outbox';
 import { planReminders } from '../../src/reminders/plan';
 import { engine } from '../helpers/db';
-import { agreement, FakePartner, REGISTER } from '../helpers/partner';
+import { countyWithPartner, type FakePartner } from '../helpers/partner';
 import { raceOnPeople, waitingForLocks } from '../helpers/race';
 import { waitFor } from '../helpers/wait';
-import { activeAgreement, nextIdNumber, register } from '../helpers/registry';
-import { SEED, startTestServer, type TestServer } from '../helpers/server';
+import { sharingResident } from '../helpers/registry';
+import { SEED, type TestServer } from '../helpers/server';
 
 it('every advisory lock key belongs to one job', () => {
   const keys = Object.values(ADVISORY_LOCK);
@@ -21,27 +21,19 @@ describe.runIf(engine === 'postgres')('the daily reminder plan beside a partner 
   let t: TestServer;
   let official: string;
   let wuzhong: FakePartner;
+  let close: () => Promise<void>;
   let pg: postgres.Sql;
   beforeAll(async () => {
-    t = await startTestServer();
-    const admin = (await t.user({ role: 'COUNTY_ADMIN' })).token;
+    ({ t, partner: wuzhong, close } = await countyWithPartner());
     official = (await t.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageWangji })).token;
-    wuzhong = await FakePartner.start('320506', t.config.countyCode);
-    await t.gql(REGISTER, { input: agreement(wuzhong) }, admin);
     pg = postgres(t.database.url!, { max: 2, onnotice: () => {} });
   });
   afterAll(async () => {
     await pg.end();
-    await wuzhong.close();
-    await t.close();
+    await close();
   });
 
-  async function person(name: string) {
-    const idNumber = nextIdNumber();
-    const p = await register(t, official, { name, idNumber, homeVillageCode: SEED.villageWangji, currentPlace: { countyCode: '320506' } });
-    await activeAgreement(t, official, p.id, { sharingCounties: ['320506'], validTo: t.day(365) });
-    return { id: p.id, subject: { idNumber, name } };
-  }
+  const person = (name: string) => sharingResident(t, official, name, ['320506']);
 
   const dueOn = (personId: string, day: string) => pg`update agreements set next_due_on = ${day} where person_id = ${personId} and status = 'ACTIVE'`;
 
