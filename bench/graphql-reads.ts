@@ -82,9 +82,10 @@ async function main() {
       { name: "village official's people page (50)", token: official, query: PEOPLE_PAGE, variables: { v: village }, p99Goal: 50, ratioGoal: 0.3 },
       { name: 'overdueReports first page, county', token: admin, query: OVERDUE, variables: {}, p99Goal: 50 },
       { name: 'overdueReports first page, village', token: official, query: OVERDUE, variables: { v: village }, p99Goal: 50 },
-      { name: 'supervision dashboard, town (1 client)', token: supervisor, query: DASHBOARD, variables: { t: townCode(3) }, p99Goal: 300, connections: 1 },
-      { name: 'supervision dashboard, town', token: supervisor, query: DASHBOARD, variables: { t: townCode(3) } },
       { name: 'one person with full history', token: official, query: PERSON, variables: { id: personId } },
+      { name: 'supervision dashboard, town (1 client)', token: supervisor, query: DASHBOARD, variables: { t: townCode(3) }, p99Goal: 300, connections: 1 },
+      // Last: when its time is up, dashboards still queued on the server run on for seconds and would slow whatever came next.
+      { name: 'supervision dashboard, town', token: supervisor, query: DASHBOARD, variables: { t: townCode(3) } },
     ];
     const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]! : '';
     const rows = [];
