@@ -141,6 +141,27 @@ export function prepared<T>(db: Db, name: string, build: (db: Db) => T): T {
   return q;
 }
 
+const shapeCache = new WeakMap<Db, Map<string, unknown>>();
+
+/**
+ * As prepared, for statements whose text depends on what a request asks (a list's filter shape, page size, the
+ * related rows it reads): a caller can choose among many shapes, so at most `max` are kept per database, the least
+ * recently used dropped first.
+ */
+export function preparedShape<T>(db: Db, key: string, max: number, build: (db: Db) => T): T {
+  let byKey = shapeCache.get(db);
+  if (!byKey) shapeCache.set(db, (byKey = new Map()));
+  let q = byKey.get(key) as T | undefined;
+  if (q) {
+    byKey.delete(key); // (to the end: most recently used)
+  } else {
+    q = build(db);
+    if (byKey.size >= max) byKey.delete(byKey.keys().next().value!);
+  }
+  byKey.set(key, q);
+  return q;
+}
+
 /** `column = any(:ids)`, the condition of a prepared batch lookup (see lookupMany). */
 export function anyOfIds(column: Column, pgType: 'uuid' | 'text' = 'uuid'): SQL {
   return sql`${column} = any(${sql.placeholder('ids')}::${sql.raw(pgType)}[])`;

@@ -1,12 +1,13 @@
 import { and, asc, eq, gt, or, sql } from 'drizzle-orm';
 import { isActiveAgreementOf, type Agreement } from '../agreements/service';
 import { agreements } from '../agreements/tables';
+import { preparedShape, type Db } from '../db/client';
 import { literalLimit } from '../db/keyset';
 import type { Deps } from '../deps';
 import type { Caller } from '../policy/actor';
 import { isLastReportOf, type StatusReport } from '../reports/service';
 import { statusReports } from '../reports/tables';
-import { peopleWhere, type PeopleCursor, type PeopleFilter, type Person } from './service';
+import { peopleConditions, peopleConditionsShape, peopleWhere, type PeopleConditions, type PeopleCursor, type PeopleFilter, type Person } from './service';
 import { people } from './tables';
 
 /** Related rows a people page can bring in its own statement, when the request will read them. */
@@ -22,25 +23,53 @@ export interface PeoplePageRow {
   lastReport?: StatusReport | null;
 }
 
+/** What a page statement's text depends on; everything else (the jurisdiction, the filter's values, the cursor) is a value. */
+interface PageShape {
+  conditions: PeopleConditions;
+  after: boolean;
+  related: PageRelations;
+  /** The rows to fetch (one more than the page, to tell whether more follow), written into the statement (literalLimit). */
+  limit: number;
+}
+
+const nameC = sql`${people.name} collate "C"`;
+
+/** The page statement of a shape, with placeholders for its values (built once per shape, see listPeople). */
+function pageStatement(db: Db, s: PageShape, name: string) {
+  const value = (v: string) => sql.placeholder(v);
+  let q = db
+    .select({ person: people, ...(s.related.activeAgreement ? { activeAgreement: agreements } : {}), ...(s.related.lastReport ? { lastReport: statusReports } : {}) })
+    .from(people)
+    .$dynamic();
+  // (the joins make those fields nullable, which the row type below says)
+  if (s.related.activeAgreement) q = q.leftJoin(agreements, isActiveAgreementOf(people.id)) as unknown as typeof q;
+  if (s.related.lastReport) q = q.leftJoin(statusReports, isLastReportOf(db, people.id)) as unknown as typeof q;
+  const after = s.after ? or(sql`${nameC} > ${value('afterName')}`, and(sql`${nameC} = ${value('afterName')}`, sql`${people.id} > ${value('afterId')}`)) : undefined;
+  return q
+    .where(and(peopleWhere(db, s.conditions, value), after))
+    .orderBy(nameC, asc(people.id))
+    .limit(literalLimit(s.limit))
+    .prepare(name);
+}
+
+/** Page statements kept per database: the shapes in use are few (a role's usual filters, a page size or two). */
+const PAGE_SHAPES_KEPT = 200;
+
 /**
  * A page of people, ordered by name (code-point order) then id, keyset-paginated. Each person's active agreement
  * and last report, when asked for, come in the same statement (joins, an index lookup or two per person)
  * rather than in one batched statement apiece: a statement costs the server a socket write and the database a
  * round of parse, plan and execute, which on a page of 50 weigh more than the lookups themselves.
+ *
+ * The statement is built once per shape (which conditions, a cursor or not, the joins, the page size) and its
+ * values are placeholders, so drizzle does not build its SQL again for each request.
  */
 export async function listPeople(deps: Deps, caller: Caller, f: PeopleFilter, first: number, after?: PeopleCursor, related: PageRelations = {}) {
-  const where = peopleWhere(deps, caller, f);
-  const nameC = sql`${people.name} collate "C"`;
-  let q = deps.db
-    .select({ person: people, ...(related.activeAgreement ? { activeAgreement: agreements } : {}), ...(related.lastReport ? { lastReport: statusReports } : {}) })
-    .from(people)
-    .$dynamic();
-  // (the joins make those fields nullable, which the row type below says)
-  if (related.activeAgreement) q = q.leftJoin(agreements, isActiveAgreementOf(people.id)) as unknown as typeof q;
-  if (related.lastReport) q = q.leftJoin(statusReports, isLastReportOf(deps.db, people.id)) as unknown as typeof q;
-  const page = (await q
-    .where(and(where, after ? or(gt(nameC, after[0]), and(eq(nameC, after[0]), gt(people.id, after[1]))) : undefined))
-    .orderBy(nameC, asc(people.id))
-    .limit(literalLimit(first + 1))) as PeoplePageRow[];
+  const conditions = peopleConditions(deps, caller, f);
+  const shape: PageShape = { conditions, after: after !== undefined, related: { activeAgreement: !!related.activeAgreement, lastReport: !!related.lastReport }, limit: first + 1 };
+  const key = `people_page:${peopleConditionsShape(conditions)}:${shape.after ? 'a' : ''}${shape.related.activeAgreement ? 'g' : ''}${shape.related.lastReport ? 'r' : ''}:${shape.limit}`;
+  const statement = preparedShape(deps.db, key, PAGE_SHAPES_KEPT, (db) => pageStatement(db, shape, key));
+  const { overdue: _, ...values } = conditions;
+  const page = (await statement.execute({ ...values, ...(after ? { afterName: after[0], afterId: after[1] } : {}) })) as PeoplePageRow[];
   return { rows: page.slice(0, first), hasMore: page.length > first };
 }

@@ -11,7 +11,7 @@ import { requireDivision } from '../jurisdiction/divisions';
 import { requireLiaison } from '../liaisons/service';
 import { actorColumns, type Caller } from '../policy/actor';
 import { authorize, can, type Target } from '../policy/policy';
-import { scopeConditions } from '../policy/scope-sql';
+import { scopeEqualities } from '../policy/scope-sql';
 import type { Secrets } from '../secrets';
 import { maskIdNumber } from './identity';
 import { lockPersonThenRow, registryTransaction } from './transaction';
@@ -341,34 +341,77 @@ export type PeopleCursor = [string, string];
 export const isPeopleCursor = (v: unknown): v is PeopleCursor =>
   Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && isUuidCursor(v[1]);
 
-/** The conditions of a people list: the caller's jurisdiction, then the filter. */
-export function peopleWhere(deps: Deps, caller: Caller, f: PeopleFilter): SQL | undefined {
-  const where = scopeConditions(caller.actor, 'person.read', people.homeVillageCode, people.homeTownCode, f.villageCode, f.townCode);
-  where.push(isNull(people.erasedAt));
+/**
+ * The values a people list is limited by, checked: the caller's jurisdiction, then the filter. Which of them are
+ * present (and whether `overdue` is true or false) is the list's shape: its SQL (peopleWhere) depends on nothing else,
+ * so a statement built for a shape serves any values of it.
+ */
+export interface PeopleConditions {
+  village?: string;
+  town?: string;
+  status?: PersonStatus;
+  destination?: string;
+  liaison?: string;
+  prefix?: string;
+  overdue?: boolean;
+  /** The date `overdue` compares with (present with it). */
+  today?: string;
+}
+/** The conditions sent as values (all but `overdue`, which chooses the SQL). */
+export type PeopleConditionValues = Omit<PeopleConditions, 'overdue'>;
+
+export function peopleConditions(deps: Deps, caller: Caller, f: PeopleFilter): PeopleConditions {
+  const scope = scopeEqualities(caller.actor, 'person.read', f.villageCode, f.townCode);
+  const c: PeopleConditions = {};
+  if (scope.villageCode !== undefined) c.village = scope.villageCode;
+  if (scope.townCode !== undefined) c.town = scope.townCode;
   if (f.status) {
     if (!PERSON_STATUSES.includes(f.status)) throw badInput('filter.status', 'unknown status');
-    where.push(eq(people.status, f.status));
+    c.status = f.status;
   }
-  if (f.destinationCountyCode) where.push(eq(people.currentCountyCode, f.destinationCountyCode));
-  if (f.liaisonContactId) where.push(eq(people.liaisonContactId, requireUuid('filter.liaisonContactId', f.liaisonContactId)));
-  if (f.namePrefix) {
-    const prefix = f.namePrefix.trim();
-    where.push(sql`starts_with(${people.name} collate "C", ${prefix})`);
-  }
+  if (f.destinationCountyCode) c.destination = f.destinationCountyCode;
+  if (f.liaisonContactId) c.liaison = requireUuid('filter.liaisonContactId', f.liaisonContactId);
+  if (f.namePrefix) c.prefix = f.namePrefix.trim();
   if (f.overdue != null) {
+    c.overdue = f.overdue;
+    c.today = todayIn(deps.config.timeZone);
+  }
+  return c;
+}
+
+/** A key naming the shape of these conditions (see PeopleConditions). */
+export function peopleConditionsShape(c: PeopleConditions): string {
+  return `${c.village !== undefined ? 'v' : ''}${c.town !== undefined ? 't' : ''}${c.status !== undefined ? 's' : ''}${c.destination !== undefined ? 'd' : ''}${c.liaison !== undefined ? 'l' : ''}${c.prefix !== undefined ? 'p' : ''}${c.overdue === undefined ? '' : c.overdue ? 'o' : 'n'}`;
+}
+
+/**
+ * The SQL of a people list's conditions. `value` gives what stands for each value in the statement: by default the
+ * value itself (a parameter); `sql.placeholder` for a statement prepared once per shape (the values come at execution).
+ * Erased people are never listed.
+ */
+export function peopleWhere(db: Db, c: PeopleConditions, value: (name: keyof PeopleConditionValues) => unknown = (name) => c[name]): SQL {
+  const where: SQL[] = [];
+  if (c.village !== undefined) where.push(sql`${people.homeVillageCode} = ${value('village')}`);
+  if (c.town !== undefined) where.push(sql`${people.homeTownCode} = ${value('town')}`);
+  where.push(isNull(people.erasedAt));
+  if (c.status !== undefined) where.push(sql`${people.status} = ${value('status')}`);
+  if (c.destination !== undefined) where.push(sql`${people.currentCountyCode} = ${value('destination')}`);
+  if (c.liaison !== undefined) where.push(sql`${people.liaisonContactId} = ${value('liaison')}`);
+  if (c.prefix !== undefined) where.push(sql`starts_with(${people.name} collate "C", ${value('prefix')})`);
+  if (c.overdue !== undefined) {
     const overdue = exists(
-      deps.db
+      db
         .select({ one: sql`1` })
         .from(agreements)
-        .where(and(eq(agreements.personId, people.id), eq(agreements.status, 'ACTIVE'), lt(agreements.nextDueOn, todayIn(deps.config.timeZone)))),
+        .where(and(eq(agreements.personId, people.id), eq(agreements.status, 'ACTIVE'), sql`${agreements.nextDueOn} < ${value('today')}`)),
     );
-    where.push(f.overdue ? overdue : sql`not ${overdue}`);
+    where.push(c.overdue ? overdue : sql`not ${overdue}`);
   }
-  return and(...where);
+  return and(...where)!;
 }
 
 export async function countPeople(deps: Deps, caller: Caller, f: PeopleFilter): Promise<number> {
-  const [row] = await deps.db.select({ n: sql<number>`count(*)::int` }).from(people).where(peopleWhere(deps, caller, f));
+  const [row] = await deps.db.select({ n: sql<number>`count(*)::int` }).from(people).where(peopleWhere(deps.db, peopleConditions(deps, caller, f)));
   return row?.n ?? 0;
 }
 

@@ -2,25 +2,37 @@ import { sql, type Column, type SQL } from 'drizzle-orm';
 import type { Actor } from './actor';
 import { listScope, PolicyDenied, type Action } from './policy';
 
+/** The village and town a list is limited to (either may be absent: the whole county). */
+export interface ScopeEqualities {
+  villageCode?: string;
+  townCode?: string;
+}
+
 /**
- * SQL conditions limiting a list to the actor's jurisdiction for an action. Asking explicitly for a village or town
- * outside it is FORBIDDEN (and audited as a refusal), not silently empty.
+ * What limits a list to the actor's jurisdiction for an action, with the filter's village or town: the equalities
+ * its rows must meet. Asking explicitly for a village or town outside it is FORBIDDEN (and audited as a refusal),
+ * not silently empty.
  */
-export function scopeConditions(actor: Actor, action: Action, villageCol: Column, townCol: Column, villageCode?: string | null, townCode?: string | null): SQL[] {
+export function scopeEqualities(actor: Actor, action: Action, villageCode?: string | null, townCode?: string | null): ScopeEqualities {
   const j = listScope(actor, action);
   const outside = () => new PolicyDenied(action, 'outside your jurisdiction');
-  const where: SQL[] = [];
-  if (villageCode) {
-    if ((j.kind === 'village' && villageCode !== j.villageCode) || (j.kind === 'town' && !villageCode.startsWith(j.townCode))) throw outside();
-    where.push(sql`${villageCol} = ${villageCode}`);
-  }
-  if (townCode) {
-    if (j.kind === 'village' || (j.kind === 'town' && townCode !== j.townCode)) throw outside();
-    where.push(sql`${townCol} = ${townCode}`);
-  }
-  // (a village filter, checked above, is the official's own village: the same condition once is enough)
-  if (j.kind === 'village' && !villageCode) where.push(sql`${villageCol} = ${j.villageCode}`);
-  if (j.kind === 'town') where.push(sql`${townCol} = ${j.townCode}`);
+  if (villageCode && ((j.kind === 'village' && villageCode !== j.villageCode) || (j.kind === 'town' && !villageCode.startsWith(j.townCode)))) throw outside();
+  if (townCode && (j.kind === 'village' || (j.kind === 'town' && townCode !== j.townCode))) throw outside();
   if (j.kind === 'association') throw outside();
+  const out: ScopeEqualities = {};
+  // (a village or town filter, checked above, lies within the jurisdiction: the filter's condition is enough)
+  const village = villageCode || (j.kind === 'village' ? j.villageCode : undefined);
+  const town = townCode || (j.kind === 'town' ? j.townCode : undefined);
+  if (village) out.villageCode = village;
+  if (town) out.townCode = town;
+  return out;
+}
+
+/** SQL conditions limiting a list to the actor's jurisdiction for an action, and to the filter's village or town (scopeEqualities). */
+export function scopeConditions(actor: Actor, action: Action, villageCol: Column, townCol: Column, villageCode?: string | null, townCode?: string | null): SQL[] {
+  const s = scopeEqualities(actor, action, villageCode, townCode);
+  const where: SQL[] = [];
+  if (s.villageCode !== undefined) where.push(sql`${villageCol} = ${s.villageCode}`);
+  if (s.townCode !== undefined) where.push(sql`${townCol} = ${s.townCode}`);
   return where;
 }

@@ -188,6 +188,40 @@ describe('listing people', () => {
     expect(await names(false)).toEqual(['过滤按时', '过滤无约'].sort());
   });
 
+  // The page statement is built once per shape and reused with other values: it must take each caller's own.
+  it('answers each caller from their own jurisdiction when one page statement serves them all', async () => {
+    const here = await t.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageWangji });
+    const there = await t.user({ role: 'VILLAGE_OFFICIAL', scope: SEED.villageShuanggou });
+    await register(t, here.token, { name: '同形甲', homeVillageCode: SEED.villageWangji });
+    await register(t, there.token, { name: '同形乙', homeVillageCode: SEED.villageShuanggou });
+    await register(t, there.token, { name: '同形丙', homeVillageCode: SEED.villageShuanggou });
+    const Q = `query($f: PeopleFilter, $after: String) { people(filter: $f, first: 1, after: $after) {
+      edges { node { name homeVillage { code } activeAgreement { cadence } lastReport { period } } } pageInfo { endCursor } } }`;
+    const page = async (token: string, f: object, after?: string) => {
+      const r = await t.gql(Q, { f, after }, token);
+      expect(r.errors).toBeUndefined();
+      return r.data!.people as { edges: { node: { name: string; homeVillage: { code: string } } }[]; pageInfo: { endCursor: string | null } };
+    };
+    const names = async (token: string, f: object) => {
+      const out: string[] = [];
+      for (let after: string | undefined; ; ) {
+        const p = await page(token, f, after);
+        if (p.edges.length === 0) return out;
+        out.push(...p.edges.map((e) => `${e.node.name} ${e.node.homeVillage.code}`));
+        after = p.pageInfo.endCursor!;
+      }
+    };
+    for (let round = 0; round < 2; round++) {
+      expect(await names(here.token, { namePrefix: '同形' })).toEqual([`同形甲 ${SEED.villageWangji}`]);
+      expect(await names(there.token, { namePrefix: '同形' })).toEqual([`同形丙 ${SEED.villageShuanggou}`, `同形乙 ${SEED.villageShuanggou}`]);
+      expect(await names(admin.token, { namePrefix: '同形', villageCode: SEED.villageShuanggou })).toEqual([`同形丙 ${SEED.villageShuanggou}`, `同形乙 ${SEED.villageShuanggou}`]);
+      expect(await names(admin.token, { namePrefix: '同形', villageCode: SEED.villageWangji })).toEqual([`同形甲 ${SEED.villageWangji}`]);
+      expect(await names(supervisor.token, { namePrefix: '同形' })).toEqual([`同形甲 ${SEED.villageWangji}`]);
+    }
+    const outside = await t.gql(Q, { f: { villageCode: SEED.villageShuanggou } }, here.token);
+    expect(outside.errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+  });
+
   it('refuses a malformed cursor as bad input', async () => {
     const r = await t.gql(`{ people(after: "bm90IGpzb24") { totalCount } }`, {}, official.token);
     expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
