@@ -1,8 +1,8 @@
 import type { GraphQLContext } from '../graphql/context';
 import { connection, decodeCursor, pageSize } from '../graphql/cursor';
 import { orNull } from '../graphql/loaders';
-import { asksFor } from '../graphql/lookahead';
-import { listPeople } from './page';
+import { asksFor, fieldsAskedByType } from '../graphql/lookahead';
+import { AGREEMENT_PAGE_COLUMNS, listPeople, pageColumnsServe, PERSON_PAGE_COLUMNS, REPORT_PAGE_COLUMNS } from './page';
 import type { Resolvers } from '../graphql/generated/types';
 import { can } from '../policy/policy';
 import { dueState } from '../reports/due';
@@ -44,7 +44,14 @@ export const peopleResolvers: Resolvers = {
         activeAgreement: asksFor(info, ['edges', 'node', 'activeAgreement']) || asksFor(info, ['edges', 'node', 'reportStatus']),
         lastReport: asksFor(info, ['edges', 'node', 'lastReport']),
       };
-      const { rows, hasMore } = await listPeople(deps, caller, f, pageSize(first), after ? decodeCursor(after, isPeopleCursor) : undefined, related);
+      // Each table read narrowly when the operation asks nothing of its type beyond what those columns serve.
+      const asked = fieldsAskedByType(info);
+      const narrow = {
+        person: pageColumnsServe(asked, 'Person', PERSON_PAGE_COLUMNS),
+        activeAgreement: pageColumnsServe(asked, 'Agreement', AGREEMENT_PAGE_COLUMNS),
+        lastReport: pageColumnsServe(asked, 'StatusReport', REPORT_PAGE_COLUMNS),
+      };
+      const { rows, hasMore } = await listPeople(deps, caller, f, pageSize(first), after ? decodeCursor(after, isPeopleCursor) : undefined, related, narrow);
       for (const r of rows) {
         if (r.activeAgreement !== undefined) loaders.activeAgreementByPerson.give(r.person.id, r.activeAgreement ?? undefined);
         if (r.lastReport !== undefined) loaders.lastReportByPerson.give(r.person.id, r.lastReport ?? undefined);
