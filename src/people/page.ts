@@ -4,6 +4,7 @@ import { isActiveAgreementOf, type Agreement } from '../agreements/service';
 import { agreements } from '../agreements/tables';
 import { preparedShape, type Db } from '../db/client';
 import { literalLimit } from '../db/keyset';
+import { mapRowsByLayout } from '../db/map-rows';
 import type { Deps } from '../deps';
 import type { Caller } from '../policy/actor';
 import { isLastReportOf, type StatusReport } from '../reports/service';
@@ -127,11 +128,13 @@ function pageStatement(db: Db, s: PageShape, name: string) {
   if (s.related.activeAgreement) q = q.leftJoin(agreements, isActiveAgreementOf(people.id)) as unknown as typeof q;
   if (s.related.lastReport) q = q.leftJoin(statusReports, isLastReportOf(db, people.id)) as unknown as typeof q;
   const after = s.after ? or(sql`${nameC} > ${value('afterName')}`, and(sql`${nameC} = ${value('afterName')}`, sql`${people.id} > ${value('afterId')}`)) : undefined;
-  return q
-    .where(and(peopleWhere(db, s.conditions, value), after))
-    .orderBy(nameC, asc(people.id))
-    .limit(literalLimit(s.limit))
-    .prepare(name);
+  return mapRowsByLayout(
+    q
+      .where(and(peopleWhere(db, s.conditions, value), after))
+      .orderBy(nameC, asc(people.id))
+      .limit(literalLimit(s.limit))
+      .prepare(name),
+  );
 }
 
 /** Page statements kept per database: the shapes in use are few (a role's usual filters, a page size or two). */

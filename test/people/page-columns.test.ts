@@ -117,3 +117,41 @@ describe('the people page’s narrow columns', () => {
     expect(statements.find((s) => s.includes('from "people"'))).toMatch(/"agreements"\."official_sign_ref"/);
   });
 });
+
+describe('mapRowsByLayout', () => {
+  it('maps rows as drizzle does: whole rows of three tables, missing joins null, nesting without joins, expressions', async () => {
+    const { and, eq, inArray, sql } = await import('drizzle-orm');
+    const { mapRowsByLayout } = await import('../../src/db/map-rows');
+    const { people } = await import('../../src/people/tables');
+    const { agreements } = await import('../../src/agreements/tables');
+    const { statusReports } = await import('../../src/reports/tables');
+    const db = t.server.deps.db;
+    const queries = [
+      () =>
+        db
+          .select({ person: people, agreement: agreements, report: statusReports })
+          .from(people)
+          .leftJoin(agreements, eq(agreements.personId, people.id))
+          .leftJoin(statusReports, eq(statusReports.personId, people.id))
+          .where(inArray(people.id, [full, bare]))
+          .orderBy(people.name),
+      () => db.select({ p: { id: people.id, createdAt: people.createdAt, departureDate: people.departureDate }, name: people.name }).from(people).where(inArray(people.id, [full, bare])).orderBy(people.name),
+      () => db.select({ id: people.id, n: sql<number>`1 + 1` }).from(people).where(and(inArray(people.id, [full, bare]))).orderBy(people.name),
+    ];
+    for (const [i, query] of queries.entries()) {
+      const plain = await query().prepare(`map_plain_${i}`).execute();
+      const prepared = mapRowsByLayout(query().prepare(`map_layout_${i}`));
+      // (its own mapper for plain columns; drizzle's kept where an expression is selected)
+      expect(typeof (prepared as unknown as { customResultMapper?: unknown }).customResultMapper).toBe(i < 2 ? 'function' : 'undefined');
+      const byLayout = await prepared.execute();
+      expect(plain).toHaveLength(2);
+      expect(byLayout).toEqual(plain);
+    }
+    // (the first query's rows: a timestamp, dates, arrays and an integer among the cells, and null joins for the bare person)
+    const [withAll, withNone] = (await mapRowsByLayout(queries[0]!().prepare('map_layout_check')).execute()) as any[];
+    expect(withAll.agreement.createdAt).toBeInstanceOf(Date);
+    expect(withAll.agreement.version).toBe(1);
+    expect(withAll.report.needs).toEqual(['LEGAL_AID']);
+    expect(withNone).toMatchObject({ person: { id: bare }, agreement: null, report: null });
+  });
+});
