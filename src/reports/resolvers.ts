@@ -1,7 +1,8 @@
 import type { Deps } from '../deps';
 import { connection, decodeCursor, isUuidCursor, pageSize } from '../graphql/cursor';
 import { mapLoaded } from '../graphql/loaders';
-import { asksFor } from '../graphql/lookahead';
+import { asksFor, fieldsAskedByType } from '../graphql/lookahead';
+import { AGREEMENT_PAGE_COLUMNS, pageColumnsServe, PERSON_PAGE_COLUMNS } from '../graphql/page-columns';
 import type { Caller } from '../policy/actor';
 import type { Resolvers } from '../graphql/generated/types';
 import { daysBetween } from '../calendar';
@@ -38,7 +39,10 @@ export const reportsResolvers: Resolvers = {
     overdueReports: async (_, { asOf, villageCode, townCode, first, after }, { deps, caller, loaders }, info) => {
       const q = { asOf, villageCode, townCode };
       const withPerson = asksFor(info, ['edges', 'node', 'person']);
-      const page = await overdueReports(deps, caller, q, pageSize(first), after ? decodeCursor(after, isOverdueCursor) : undefined, { withPerson });
+      // Each table read narrowly when the operation asks nothing of its type beyond what those columns serve.
+      const asked = fieldsAskedByType(info);
+      const narrow = { agreement: pageColumnsServe(asked, 'Agreement', AGREEMENT_PAGE_COLUMNS), person: pageColumnsServe(asked, 'Person', PERSON_PAGE_COLUMNS) };
+      const page = await overdueReports(deps, caller, q, pageSize(first), after ? decodeCursor(after, isOverdueCursor) : undefined, { withPerson, narrow });
       const nodes = page.rows.map(({ agreement, person }) => {
         if (person) loaders.person.give(person.id, person);
         return { agreement, asOf: page.asOf };

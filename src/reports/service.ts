@@ -8,14 +8,16 @@ import { agreements } from '../agreements/tables';
 import { appendAuditMany, type AuditEvent } from '../audit/service';
 import { addDays, todayIn } from '../calendar';
 import { insertRows } from '../db/bulk';
-import { anyOf, anyOfIds, arrayLiteral, lookupMany, type Db } from '../db/client';
+import { anyOf, anyOfIds, arrayLiteral, lookupMany, preparedShape, type Db } from '../db/client';
 import { literalLimit } from '../db/keyset';
+import { mapRowsByLayout } from '../db/map-rows';
+import { AGREEMENT_PAGE_COLUMNS, PERSON_PAGE_COLUMNS } from '../graphql/page-columns';
 import type { Deps } from '../deps';
 import { badInput, conflict, requireUuid } from '../errors';
 import { requireLiaison } from '../liaisons/service';
 import type { Caller } from '../policy/actor';
 import { authorize, type Target } from '../policy/policy';
-import { scopeConditions } from '../policy/scope-sql';
+import { scopeConditions, scopeEqualities } from '../policy/scope-sql';
 import { contactAudit, loadPerson, personTarget, planContactChanges, validateContactChanges, writeContactChanges, type ChangedPerson, type ContactPlan, type Person } from '../people/service';
 import { optionalText, requireDate, requireNeeds, type PlaceInput } from '../people/validation';
 import { people } from '../people/tables';
@@ -277,25 +279,82 @@ function overdueScope(deps: Deps, caller: Caller, q: OverdueQuery) {
   return { asOf, where };
 }
 
+/** Which tables an overdue page reads narrowly (graphql/page-columns.ts) rather than whole. */
+export interface OverdueNarrow {
+  agreement?: boolean;
+  person?: boolean;
+}
+
+interface OverdueShape {
+  village: boolean;
+  town: boolean;
+  after: boolean;
+  withPerson: boolean;
+  narrow: Required<OverdueNarrow>;
+  limit: number;
+}
+
+/** The overdue page statement of a shape, its values as placeholders (built once per shape, see overdueReports). */
+function overduePageStatement(db: Db, s: OverdueShape, name: string) {
+  const value = (v: string) => sql.placeholder(v);
+  const agreement = s.narrow.agreement ? AGREEMENT_PAGE_COLUMNS.columns : agreements;
+  const query = s.withPerson
+    ? db.select({ agreement, person: s.narrow.person ? PERSON_PAGE_COLUMNS.columns : people }).from(agreements).innerJoin(people, eq(people.id, agreements.personId))
+    : db.select({ agreement }).from(agreements);
+  const where: SQL[] = [];
+  if (s.village) where.push(sql`${agreements.villageCode} = ${value('village')}`);
+  if (s.town) where.push(sql`${agreements.townCode} = ${value('town')}`);
+  // 'ACTIVE' written as a literal: the statement's cached plan can then use the partial indexes of active agreements.
+  where.push(sql`${agreements.status} = 'ACTIVE'`, sql`${agreements.nextDueOn} < ${value('asOf')}`);
+  if (s.after) {
+    where.push(or(sql`${agreements.nextDueOn} > ${value('afterDue')}`, and(sql`${agreements.nextDueOn} = ${value('afterDue')}`, sql`${agreements.id} > ${value('afterId')}`))!);
+  }
+  return mapRowsByLayout(
+    query
+      .where(and(...where))
+      .orderBy(asc(agreements.nextDueOn), asc(agreements.id))
+      .limit(literalLimit(s.limit))
+      .prepare(name),
+  );
+}
+
 /**
  * Active agreements whose next report was due before `asOf`, most overdue first. One indexed range scan on the
- * stored next-due date: no per-person computation.
+ * stored next-due date: no per-person computation. The person of each agreement, when the request reads it, comes in
+ * the same statement (by primary key): one statement fewer than a batched lookup afterwards. As the people page
+ * (people/page.ts), the statement is built once per shape with its values as placeholders, and `narrow` reads a
+ * table's page columns, which the caller asks for only when the operation asks nothing more of its type.
  */
-export async function overdueReports(deps: Deps, caller: Caller, q: OverdueQuery, first: number, after?: OverdueCursor, opts: { withPerson?: boolean } = {}) {
-  const { asOf, where } = overdueScope(deps, caller, q);
-  where.push(lt(agreements.nextDueOn, asOf));
-  if (after) where.push(or(gt(agreements.nextDueOn, after[0]), and(eq(agreements.nextDueOn, after[0]), gt(agreements.id, after[1])))!);
-  // The person of each agreement, when the request reads it, comes in the same statement (by primary key): one
-  // statement fewer than a batched lookup afterwards.
-  const query = opts.withPerson
-    ? deps.db.select({ agreement: agreements, person: people }).from(agreements).innerJoin(people, eq(people.id, agreements.personId))
-    : deps.db.select({ agreement: agreements }).from(agreements);
-  const rows: { agreement: Agreement; person?: Person }[] = await query
-    .where(and(...where))
-    .orderBy(asc(agreements.nextDueOn), asc(agreements.id))
-    .limit(literalLimit(first + 1));
+export async function overdueReports(
+  deps: Deps,
+  caller: Caller,
+  q: OverdueQuery,
+  first: number,
+  after?: OverdueCursor,
+  opts: { withPerson?: boolean; narrow?: OverdueNarrow } = {},
+) {
+  const asOf = q.asOf ? requireDate('asOf', q.asOf) : todayIn(deps.config.timeZone);
+  const scope = scopeEqualities(caller.actor, 'report.read', q.villageCode, q.townCode);
+  const withPerson = !!opts.withPerson;
+  const shape: OverdueShape = {
+    village: scope.villageCode !== undefined,
+    town: scope.townCode !== undefined,
+    after: after !== undefined,
+    withPerson,
+    narrow: { agreement: !!opts.narrow?.agreement, person: withPerson && !!opts.narrow?.person },
+    limit: first + 1,
+  };
+  const key = `overdue_page:${shape.village ? 'v' : ''}${shape.town ? 't' : ''}${shape.after ? 'a' : ''}${withPerson ? 'p' : ''}${shape.narrow.agreement ? 'G' : ''}${shape.narrow.person ? 'P' : ''}:${shape.limit}`;
+  const statement = preparedShape(deps.db, key, OVERDUE_SHAPES_KEPT, (db) => overduePageStatement(db, shape, key));
+  const rows = (await statement.execute({ village: scope.villageCode, town: scope.townCode, asOf, ...(after ? { afterDue: after[0], afterId: after[1] } : {}) })) as {
+    agreement: Agreement;
+    person?: Person;
+  }[];
   return { asOf, rows: rows.slice(0, first), hasMore: rows.length > first };
 }
+
+/** Overdue page statements kept per database (the shapes in use are few). */
+const OVERDUE_SHAPES_KEPT = 100;
 
 export async function countOverdue(deps: Deps, caller: Caller, q: OverdueQuery): Promise<number> {
   const { asOf, where } = overdueScope(deps, caller, q);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGREEMENT_PAGE_COLUMNS, PERSON_PAGE_COLUMNS, REPORT_PAGE_COLUMNS } from '../../src/people/page';
+import { AGREEMENT_PAGE_COLUMNS, PERSON_PAGE_COLUMNS, REPORT_PAGE_COLUMNS } from '../../src/graphql/page-columns';
 import { activeAgreement, register, SUBMIT } from '../helpers/registry';
 import { SEED, startTestServer, type TestServer } from '../helpers/server';
 
@@ -153,5 +153,30 @@ describe('mapRowsByLayout', () => {
     expect(withAll.agreement.version).toBe(1);
     expect(withAll.report.needs).toEqual(['LEGAL_AID']);
     expect(withNone).toMatchObject({ person: { id: bare }, agreement: null, report: null });
+  });
+});
+
+describe('the overdue page’s narrow columns', () => {
+  // The same page with an alias asking more of both types anywhere in the operation reads whole rows.
+  const WHOLE = `whole: overdueReports(asOf: "2027-06-01", first: 1) { edges { node { agreement { endNote } person { employer } } } }`;
+  const overdueCases = [
+    ...[...AGREEMENT_PAGE_COLUMNS.fields].map((f) => [`Agreement.${f}`, `agreement { id ${f} ${SUB[`Agreement.${f}`] ?? ''} } person { id }`]),
+    ...[...PERSON_PAGE_COLUMNS.fields].map((f) => [`Person.${f}`, `agreement { id } person { id ${f} ${SUB[`Person.${f}`] ?? ''} }`]),
+  ];
+  it.each(overdueCases)('answer %s as whole rows do', async (_, selection) => {
+    const page = `overdueReports(asOf: "2027-06-01", first: 50) { edges { node { period dueOn daysOverdue ${selection} } } pageInfo { endCursor } }`;
+    for (const who of [official, supervisor]) {
+      statements.length = 0;
+      const narrow = await t.gql(`{ ${page} }`, {}, who.token);
+      expect(narrow.errors).toBeUndefined();
+      const statement = statements.find((s) => s.includes('from "agreements"'))!;
+      expect(statement).not.toMatch(/"official_sign_ref"|"id_number_enc"/);
+      statements.length = 0;
+      const whole = await t.gql(`{ ${page} ${WHOLE} }`, {}, who.token);
+      expect(whole.errors).toBeUndefined();
+      expect(statements.find((s) => s.includes('from "agreements"'))).toMatch(/"agreements"\."official_sign_ref"[^]*"people"\."id_number_enc"/);
+      expect(narrow.data!.overdueReports.edges.some((e: any) => e.node.person.id === full)).toBe(true);
+      expect(narrow.data!.overdueReports).toEqual(whole.data!.overdueReports);
+    }
   });
 });
