@@ -26,6 +26,7 @@ export interface PageNarrow {
 }
 
 export interface PeoplePageRow {
+  /** Narrow (PageNarrow), only the page columns' fields: the operation then reads no others (graphql/page-columns.ts). */
   person: Person;
   /** Present (null when there is none) only when asked for. */
   activeAgreement?: Agreement | null;
@@ -34,6 +35,7 @@ export interface PeoplePageRow {
 
 /** What a page statement's text depends on; everything else (the jurisdiction, the filter's values, the cursor) is a value. */
 interface PageShape {
+  /** Which conditions apply (their values here are not written into the statement: placeholders stand for them). */
   conditions: PeopleConditions;
   after: boolean;
   related: PageRelations;
