@@ -1,5 +1,6 @@
 // EXPLAIN ANALYZE of the town dashboard's statement on the benchmark county (bench/generate.ts first), and the
-// wall time of the whole figures computation (statement + inquiries), cold and warm.
+// wall time of the whole figures computation (statement + inquiries), cold and warm, in one statement and split by
+// runs of villages (FIGURES_STATEMENTS).
 //
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/hl_bench npx tsx bench/explain-dashboard.ts [--period 2026-Q3] [--town 320324104]
 import { sql } from 'drizzle-orm';
@@ -16,7 +17,7 @@ const arg = (name: string, fallback: string) => (process.argv.includes(`--${name
 async function main() {
   const url = requireDatabaseUrl();
   const config = loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'silent' });
-  const database = await openDatabase({ databaseUrl: url, poolMax: 2 });
+  const database = await openDatabase({ databaseUrl: url, poolMax: Math.max(2, config.figuresStatements) });
   try {
     const p = parsePeriod(arg('period', '2026-Q3'))!;
     const w = { label: p.label, start: p.start, end: p.end, asOf: p.end, complete: true };
@@ -25,10 +26,13 @@ async function main() {
     const lines = (Array.isArray(plan) ? plan : plan.rows!).map((r) => Object.values(r)[0]);
     console.log(lines.join('\n'));
     const deps = { config, db: database.db } as Deps;
+    // one statement and the split (FIGURES_STATEMENTS) alternated
     for (let i = 0; i < 5; i++) {
-      const t0 = performance.now();
-      await villageFigures(deps, town, w);
-      console.log(`villageFigures ${town} ${w.label}: ${(performance.now() - t0).toFixed(0)} ms`);
+      for (const statements of [1, config.figuresStatements]) {
+        const t0 = performance.now();
+        await villageFigures(deps, town, w, statements);
+        console.log(`villageFigures ${town} ${w.label} in ${statements} statement(s): ${(performance.now() - t0).toFixed(0)} ms`);
+      }
     }
   } finally {
     await database.close();

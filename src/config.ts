@@ -41,6 +41,7 @@ const EnvSchema = z.object({
     .refine((tz) => Intl.supportedValuesOf('timeZone').includes(tz) || tz === 'UTC', 'unknown IANA time zone')
     .default('Asia/Shanghai'),
   REPORT_GRACE_DAYS: z.coerce.number().int().min(0).max(90).default(15),
+  FIGURES_STATEMENTS: z.coerce.number().int().min(1).max(16).default(2),
   DUE_SOON_DAYS: z.coerce.number().int().min(1).max(90).default(14),
   RETENTION_DAYS_AFTER_WITHDRAWAL: z.coerce.number().int().min(0).max(3650).default(30),
   RETENTION_DAYS_AFTER_RETURN: z.coerce.number().int().min(0).max(36500).default(1095),
@@ -108,6 +109,8 @@ export interface Config {
   timeZone: string;
   /** Days after a period's end before its report counts as overdue. */
   reportGraceDays: number;
+  /** Statements a dashboard's village figures are split into, run at once on PostgreSQL (villageChunks). */
+  figuresStatements: number;
   dueSoonDays: number;
   retentionDaysAfterWithdrawal: number;
   retentionDaysAfterReturn: number;
@@ -223,6 +226,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     graphqlMaxFields: e.GRAPHQL_MAX_FIELDS,
     timeZone: e.TIME_ZONE,
     reportGraceDays: e.REPORT_GRACE_DAYS,
+    figuresStatements: e.FIGURES_STATEMENTS,
     dueSoonDays: e.DUE_SOON_DAYS,
     retentionDaysAfterWithdrawal: e.RETENTION_DAYS_AFTER_WITHDRAWAL,
     retentionDaysAfterReturn: e.RETENTION_DAYS_AFTER_RETURN,

@@ -1,8 +1,9 @@
 import { and, desc, eq, gte, or, sql, type SQL } from 'drizzle-orm';
 import type { DepositComplaint } from '../agreements/complaints';
 import { depositComplaints } from '../agreements/tables';
+import { divisions } from '../jurisdiction/tables';
 import { addDays, todayIn } from '../calendar';
-import { rows } from '../db/client';
+import { arrayLiteral, rows, type Db } from '../db/client';
 import type { Config } from '../config';
 import type { Deps } from '../deps';
 import { badInput } from '../errors';
@@ -116,8 +117,11 @@ function complaintsOn(tz: string, asOf: string): { known: SQL; open: SQL } {
   };
 }
 
-/** The one statement behind villageFigures (apart from inquiries); exported so benchmarks can EXPLAIN it. */
-export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'>, townCode: string | null, w: FiguresWindow): SQL {
+/**
+ * The one statement behind villageFigures (apart from inquiries); exported so benchmarks can EXPLAIN it. With
+ * `villageCodes`, only those villages of the town (or county) are figured: every figure is one village's own.
+ */
+export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'>, townCode: string | null, w: FiguresWindow, villageCodes?: readonly string[]): SQL {
   const tz = config.timeZone;
   const obligations = obligationPeriods(w, config.reportGraceDays);
   const rated = ratedPeriods(w);
@@ -131,7 +135,10 @@ export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'
     : sql`select null::text as cadence, null::text as label, null::date as p_start, null::date as p_end, null::int as all_months, null::date as due_on, null::timestamptz as after_end, null::timestamptz as after_due where false`;
   const afterAsOf = dayAfter(tz, sql`${w.asOf}::date`);
   const complaints = complaintsOn(tz, w.asOf);
-  const villages = townCode ? sql`select code from divisions where level = 'VILLAGE' and parent_code = ${townCode}` : sql`select code from divisions where level = 'VILLAGE'`;
+  const only = villageCodes ? sql` and code = any(${arrayLiteral(villageCodes)}::text[])` : sql``;
+  const villages = townCode
+    ? sql`select code from divisions where level = 'VILLAGE' and parent_code = ${townCode}${only}`
+    : sql`select code from divisions where level = 'VILLAGE'${only}`;
   return sql`
     with recursive villages as (${villages}),
     obligation_periods as (${periodRows}),
@@ -164,18 +171,25 @@ export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'
       union all
       select l.prev_id, c.ended_at from chain_end c join links l on l.succ_id = c.id
     ),
+    -- the continued versions with their term's end and their chain's end (few: only amended or renewed ones), so
+    -- that the town's versions are joined to a small table
+    continued as (
+      select l.prev_id, l.prev_to, c.ended_at from links l left join chain_end c on c.id = l.prev_id
+    ),
     terms as (
       select s.person_id, s.village_code, s.cadence, s.valid_from as t_from,
         case when l.prev_id is null then s.valid_to else l.prev_to end as t_to,
-        case when l.prev_id is null then s.ended_at else c.ended_at end as bound_until
-      from spans s left join links l on l.prev_id = s.id left join chain_end c on c.id = s.id
+        case when l.prev_id is null then s.ended_at else l.ended_at end as bound_until
+      from spans s left join continued l on l.prev_id = s.id
     ),
+    -- a period owed under two versions of a person's agreement comes twice: graded groups the rows by person and
+    -- period (all versions of a person are of their home village, which never changes), and bit_or does not mind
+    -- a report matched twice; no sort to drop the duplicates first
     obligations as (
-      select distinct on (t.person_id, op.label) t.person_id, t.village_code, op.label, op.p_start, op.p_end, op.all_months, op.due_on, op.after_due
+      select t.person_id, t.village_code, op.label, op.p_start, op.p_end, op.all_months, op.due_on, op.after_due
       from terms t join obligation_periods op on op.cadence = t.cadence
       where ${owesSql(sql`op.p_start`, sql`op.p_end`, sql`t.t_from`, sql`t.t_to`)}
         and (t.bound_until is null or t.bound_until >= op.after_end)
-      order by t.person_id, op.label
     ),
     -- the reports that may grade these obligations, read once from status_reports_village_idx alone (a report
     -- carries its person's home village, which never changes), then matched to the obligations in one hash join
@@ -194,6 +208,33 @@ export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'
       left join town_reports r on r.person_id = o.person_id and r.period_start <= o.p_end and r.period_end >= o.p_start
         and r.reported_on <= o.due_on and r.created_at < o.after_due
       group by o.village_code, o.person_id, o.label, o.all_months
+    ),
+    -- each figure aggregated by village apart, once: joined to the villages whatever plan the join gets (with a few
+    -- villages estimated, a nested loop would otherwise aggregate the obligations again for every village)
+    active as materialized (
+      select village_code, count(*) as n from spans where ended_at is null or ended_at >= ${afterAsOf} group by village_code
+    ),
+    due as materialized (
+      select village_code, count(*) as due, count(*) filter (where on_time) as on_time from graded group by village_code
+    ),
+    checks as materialized (
+      select village_code, count(*) as done, count(*) filter (where finding = 'BROKEN') as broken
+      from supervision_checks
+      where village_code in (select code from villages) and checked_on between ${w.start}::date and ${w.asOf}::date
+        and created_at < ${afterAsOf}
+      group by village_code
+    ),
+    complaints as materialized (
+      select village_code, count(*) as open
+      from deposit_complaints
+      where village_code in (select code from villages) and ${complaints.known} and ${complaints.open}
+      group by village_code
+    ),
+    ratings as materialized (
+      select village_code, count(*) as n, round(avg(score), 2) as average
+      from service_ratings
+      where village_code in (select code from villages) and ${rated.length ? sql`period in (${sql.join(rated.map((l) => sql`${l}`), sql`, `)})` : sql`false`}
+      group by village_code
     )
     select v.code as "villageCode",
       coalesce(act.n, 0)::int as "activeAgreements",
@@ -205,43 +246,49 @@ export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'
       coalesce(rt.n, 0)::int as "ratingCount",
       rt.average::float8 as "averageRating"
     from villages v
-    left join (
-      select village_code, count(*) as n from spans where ended_at is null or ended_at >= ${afterAsOf} group by village_code
-    ) act on act.village_code = v.code
-    left join (
-      select village_code, count(*) as due, count(*) filter (where on_time) as on_time from graded group by village_code
-    ) g on g.village_code = v.code
-    left join (
-      select village_code, count(*) as done, count(*) filter (where finding = 'BROKEN') as broken
-      from supervision_checks
-      where village_code in (select code from villages) and checked_on between ${w.start}::date and ${w.asOf}::date
-        and created_at < ${afterAsOf}
-      group by village_code
-    ) ch on ch.village_code = v.code
-    left join (
-      select village_code, count(*) as open
-      from deposit_complaints
-      where village_code in (select code from villages) and ${complaints.known} and ${complaints.open}
-      group by village_code
-    ) dc on dc.village_code = v.code
-    left join (
-      select village_code, count(*) as n, round(avg(score), 2) as average
-      from service_ratings
-      where village_code in (select code from villages) and ${rated.length ? sql`period in (${sql.join(rated.map((l) => sql`${l}`), sql`, `)})` : sql`false`}
-      group by village_code
-    ) rt on rt.village_code = v.code
+    left join active act on act.village_code = v.code
+    left join due g on g.village_code = v.code
+    left join checks ch on ch.village_code = v.code
+    left join complaints dc on dc.village_code = v.code
+    left join ratings rt on rt.village_code = v.code
     order by v.code`;
 }
 
 /**
- * The figures of each village of a town (or of the county) for a window, in one SQL statement. Everything is read
+ * The villages of a town (or the county) in `figuresStatements` runs of consecutive codes, one statement each: on
+ * PostgreSQL they run at once on the pool's connections, so one dashboard uses more than one core (a village's
+ * figures need nothing of another village's). Each statement orders its villages by code, so the runs put together
+ * are in order too. One run (undefined: no list, the town's villages) on PGlite, whose one connection would take
+ * them in turn anyway, or when there is one village or none.
+ */
+export async function villageChunks(db: Db, townCode: string | null, n: number): Promise<(readonly string[] | undefined)[]> {
+  if (n <= 1) return [undefined];
+  const level = eq(divisions.level, 'VILLAGE');
+  const codes = (
+    await db
+      .select({ code: divisions.code })
+      .from(divisions)
+      .where(townCode ? and(level, eq(divisions.parentCode, townCode)) : level)
+      .orderBy(divisions.code)
+  ).map((d) => d.code);
+  if (codes.length <= 1) return [undefined];
+  const size = Math.ceil(codes.length / Math.min(n, codes.length));
+  const out: string[][] = [];
+  for (let i = 0; i < codes.length; i += size) out.push(codes.slice(i, i + size));
+  return out;
+}
+
+/**
+ * The figures of each village of a town (or of the county) for a window, in one SQL statement per run of villages
+ * (villageChunks). Everything is read
  * from dated facts recorded by the reference day (activation and end dates, report periods and report dates,
  * check dates, complaint and resolution dates), never from current status columns, so a past period gives the same
  * figures whenever it is asked for. docs/supervision.md defines each figure.
  */
-export async function villageFigures(deps: Deps, townCode: string | null, w: FiguresWindow): Promise<VillageFigures[]> {
+export async function villageFigures(deps: Deps, townCode: string | null, w: FiguresWindow, statements = deps.config.databaseUrl ? deps.config.figuresStatements : 1): Promise<VillageFigures[]> {
   const tz = deps.config.timeZone;
-  const figures = await rows<FiguresRow>(deps.db, figuresQuery(deps.config, townCode, w));
+  const chunks = await villageChunks(deps.db, townCode, statements);
+  const figures = (await Promise.all(chunks.map((c) => rows<FiguresRow>(deps.db, figuresQuery(deps.config, townCode, w, c))))).flat();
   const inquiries = new Map((await openInquiriesPastDueByVillage(deps.db, figures.map((f) => f.villageCode), w.asOf, tz)).map((i) => [i.villageCode, i.count]));
   const minRatings = deps.config.ratingMinGroupSize;
   return figures.map((f) => {

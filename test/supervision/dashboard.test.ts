@@ -5,6 +5,7 @@ import { partnerInquiries, PARTNER } from '../helpers/inquiries';
 import { activeAgreement, register, sign, SUBMIT } from '../helpers/registry';
 import { ratingToken } from '../helpers/ratings';
 import { SEED, startTestServer, type TestServer } from '../helpers/server';
+import { figuresWindow, villageChunks, villageFigures } from '../../src/supervision/dashboard';
 
 /**
  * A seeded town (王集镇: 王集村, 鲤鱼山村, 路东村) and its dashboard for the running quarter 2026-Q4, taken on
@@ -193,6 +194,28 @@ describe('supervision dashboard', () => {
     // On 10-31 no period of Q4 was over yet: nothing to count, though October's ratings exist now.
     const early = (await t.gql(DASHBOARD, { p: '2026-Q4', asOf: '2026-10-31' }, supervisor.token)).data!.supervisionDashboard;
     expect(early.villages[0]).toMatchObject({ ratingCount: null, averageRating: null });
+  });
+
+  it('gives the same figures whether the villages are taken in one statement or split into several', async () => {
+    const deps = t.server.deps;
+    // three villages in runs of consecutive codes, in order: [W, L] and [D] for two statements, one each for three
+    expect(await villageChunks(deps.db, SEED.townWangji, 1)).toEqual([undefined]);
+    expect(await villageChunks(deps.db, SEED.townWangji, 2)).toEqual([[W, L], [D]]);
+    expect(await villageChunks(deps.db, SEED.townWangji, 3)).toEqual([[W], [L], [D]]);
+    expect(await villageChunks(deps.db, SEED.townWangji, 16)).toEqual([[W], [L], [D]]);
+    for (const [period, asOf] of [['2026-Q4', PINNED_DAY], ['2026-Q3', PINNED_DAY], ['2026-H2', PINNED_DAY]] as const) {
+      const w = figuresWindow(deps, period, 'period', asOf);
+      const one = await villageFigures(deps, SEED.townWangji, w, 1);
+      expect(one.map((f) => f.villageCode)).toEqual([W, L, D]);
+      // Q3 as it stood on its last day: nothing recorded by then but its ratings (given later)
+      expect(one.some((f) => (period === '2026-Q3' ? (f.ratingCount ?? 0) : f.reportsOnTime) > 0)).toBe(true);
+      for (const n of [2, 3]) expect(await villageFigures(deps, SEED.townWangji, w, n)).toEqual(one);
+      // the whole county (the quarterly warning's figures): every village once, in code order, the same figures
+      const county = await villageFigures(deps, null, w, 1);
+      expect(county.map((f) => f.villageCode)).toEqual([...county.map((f) => f.villageCode)].sort());
+      expect(await villageFigures(deps, null, w, 2)).toEqual(county);
+      expect(county.filter((f) => [W, L, D].includes(f.villageCode))).toEqual(one);
+    }
   });
 
   it('counts inquiries open past their deadline as they stood on an earlier day', async () => {
