@@ -51,10 +51,18 @@ export const inboundRecords = pgTable(
     erasedAt: timestamp({ withTimezone: true }),
   },
   (t) => [
+    // Each index is one more entry to write per record stored (the exchange ingest stores thousands a second); what
+    // reads each (docs/performance.md, "Exchange ingest"):
+    // the key: storing (ON CONFLICT), DUPLICATE/ID_REUSED, GET /records/{id}, resolving, retention's strip.
     primaryKey({ columns: [t.issuer, t.id] }),
+    // exchangeInbox, newest first (unfiltered, or by partner, type or state APPLIED: most rows are APPLIED).
     index('exchange_inbound_received_idx').on(t.receivedAt),
-    index('exchange_inbound_state_idx').on(t.state, t.receivedAt),
+    // exchangeInbox by state RECEIVED or UNMATCHED, and retention's UNMATCHED records past their time: APPLIED rows,
+    // nearly all of them, have no entry (the received index serves that state).
+    index('exchange_inbound_state_idx').on(t.state, t.receivedAt).where(sql`${t.state} <> 'APPLIED'`),
+    // erasure (records about a person's ID number, unmatched or linked to someone else) and retention (a notice's).
     index('exchange_inbound_subject_idx').on(t.subjectIdHmac),
+    // erasure (records applied to the person) and the foreign key's ON DELETE SET NULL.
     index('exchange_inbound_person_idx').on(t.personId),
   ],
 );

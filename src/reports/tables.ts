@@ -45,7 +45,8 @@ export const statusReports = pgTable(
   (t) => [
     uniqueIndex('status_reports_current_uq').on(t.personId, t.period).where(sql`${t.supersededAt} is null`),
     index('status_reports_person_idx').on(t.personId, t.periodStart),
-    index('status_reports_agreement_idx').on(t.agreementId),
+    // No index on agreement_id: no statement reads reports by agreement, and agreements are never deleted (the
+    // foreign key's ON DELETE SET NULL would scan the table then). It cost one more entry per report written.
     // the supervision dashboard reads a town's reports of the periods it grades from this index alone
     index('status_reports_village_idx').on(t.villageCode, t.periodEnd, t.periodStart, t.personId, t.reportedOn, t.createdAt),
   ],

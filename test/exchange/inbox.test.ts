@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { and, count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rows } from '../../src/db/client';
 import { auditLog, inboundRecords, outboundRecords } from '../../src/db/schema';
 import { agreement, FakePartner, partnerKey, REGISTER } from '../helpers/partner';
 import { BODIES, SUBJECTS } from '../helpers/records';
@@ -251,5 +252,41 @@ describe('reading records back', () => {
     expect(seen).toHaveLength(total);
     const official = await t.user({ role: 'VILLAGE_OFFICIAL', scope: '320324101201' });
     expect((await t.gql(Q, {}, official.token)).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+  });
+
+  it('lists the inbox by state, newest first, whichever index serves the state (APPLIED rows have no state entry)', async () => {
+    // one more record about no one of ours (UNMATCHED), besides what the tests above stored
+    await push([wuzhong.record({ type: 'SERVICE_DELIVERED', body: BODIES.SERVICE_DELIVERED, subject: SUBJECTS[2] })]);
+    const Q = `query($f: InboundRecordFilter, $after: String) { exchangeInbox(filter: $f, first: 3, after: $after) {
+      edges { node { id state } } pageInfo { hasNextPage endCursor } } }`;
+    for (const state of ['RECEIVED', 'APPLIED', 'UNMATCHED'] as const) {
+      const seen: string[] = [];
+      let after: string | null = null;
+      do {
+        const page: any = await t.gql(Q, { f: { state }, after }, admin.token);
+        expect(page.errors).toBeUndefined();
+        for (const e of page.data.exchangeInbox.edges) {
+          expect(e.node.state).toBe(state);
+          seen.push(e.node.id);
+        }
+        after = page.data.exchangeInbox.pageInfo.hasNextPage ? page.data.exchangeInbox.pageInfo.endCursor : null;
+      } while (after);
+      const stored = await db()
+        .select({ id: inboundRecords.id })
+        .from(inboundRecords)
+        .where(eq(inboundRecords.state, state))
+        .orderBy(sql`${inboundRecords.receivedAt} desc, ${inboundRecords.issuer} desc, ${inboundRecords.id} desc`);
+      expect(seen).toEqual(stored.map((r) => r.id));
+      if (state === 'UNMATCHED') expect(seen.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('stores the ingest tables as docs/performance.md says (indexes written per record; room for HOT updates of people)', async () => {
+    const one = async (index: string) => (await rows<{ indexdef: string }>(db(), sql`select indexdef from pg_indexes where schemaname = current_schema() and indexname = ${index}`))[0]?.indexdef;
+    expect(await one('exchange_inbound_state_idx')).toMatch(/\(state, received_at\) WHERE \(state <> 'APPLIED'::text\)$/);
+    expect(await one('audit_log_at_idx')).toMatch(/USING brin \(at\)$/);
+    expect(await one('status_reports_agreement_idx')).toBeUndefined();
+    const [people] = await rows<{ reloptions: string[] | string | null }>(db(), sql`select reloptions from pg_class where relnamespace = current_schema()::regnamespace and relname = 'people'`);
+    expect(String(people?.reloptions)).toContain('fillfactor=90');
   });
 });
