@@ -152,7 +152,8 @@ async function main() {
       const agreementId = crypto.randomUUID();
       for (const p of reported) {
         const reportedOn = addDays(p.end, -Math.floor(rand(i, p.start.length + reportRows) * 10));
-        reports += line([crypto.randomUUID(), personId, agreementId, village, p.label, p.start, p.end, 'PHONE', reportedOn, dest, 'EMPLOYED', '{}', 'VILLAGE_OFFICIAL', official]);
+        // recorded on its report day, as an official would, so the dashboard's on-time grading has reports to match
+        reports += line([crypto.randomUUID(), personId, agreementId, village, p.label, p.start, p.end, 'PHONE', reportedOn, dest, 'EMPLOYED', '{}', 'VILLAGE_OFFICIAL', official, `${reportedOn} 16:00:00+08`]);
       }
       reportRows += reported.length;
       const due = nextDue(cadence, validFrom, null, reported.map((p) => p.label), GRACE_DAYS);
@@ -175,7 +176,7 @@ async function main() {
       };
       await copy(tx.unsafe(`copy people (id, name, id_number_enc, id_number_hmac, id_number_masked, home_village_code, home_town_code, phone, current_county_code, current_town, current_area, employer, occupation, departure_date, status) from stdin`), people);
       await copy(tx.unsafe(`copy agreements (id, person_id, version, status, village_code, town_code, official_user_id, official_commitments, person_commitments, cadence, valid_from, sharing_counties, official_signed_at, official_sign_method, person_signed_at, person_sign_method, activated_at, next_due_period, next_due_start, next_due_on, last_report_period, last_report_on) from stdin`), agreements);
-      await copy(tx.unsafe(`copy status_reports (id, person_id, agreement_id, village_code, period, period_start, period_end, arrival, reported_on, place_county_code, work_status, needs, recorded_by_type, recorded_by_id) from stdin`), reports);
+      await copy(tx.unsafe(`copy status_reports (id, person_id, agreement_id, village_code, period, period_start, period_end, arrival, reported_on, place_county_code, work_status, needs, recorded_by_type, recorded_by_id, created_at) from stdin`), reports);
       await copy(tx.unsafe(`copy consents (person_id, kind, scope, method, given_on) from stdin`), consents);
     });
     progress.add(perVillage, `(${reportRows.toLocaleString()} reports)`);
