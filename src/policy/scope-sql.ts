@@ -30,7 +30,11 @@ export function scopeEqualities(actor: Actor, action: Action, villageCode?: stri
 
 /** SQL conditions limiting a list to the actor's jurisdiction for an action, and to the filter's village or town (scopeEqualities). */
 export function scopeConditions(actor: Actor, action: Action, villageCol: Column, townCol: Column, villageCode?: string | null, townCode?: string | null): SQL[] {
-  const s = scopeEqualities(actor, action, villageCode, townCode);
+  return scopeSql(scopeEqualities(actor, action, villageCode, townCode), villageCol, townCol);
+}
+
+/** The SQL of checked scope equalities, on a table's village and town columns. */
+export function scopeSql(s: ScopeEqualities, villageCol: Column, townCol: Column): SQL[] {
   const where: SQL[] = [];
   if (s.villageCode !== undefined) where.push(sql`${villageCol} = ${s.villageCode}`);
   if (s.townCode !== undefined) where.push(sql`${townCol} = ${s.townCode}`);

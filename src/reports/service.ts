@@ -17,7 +17,7 @@ import { badInput, conflict, requireUuid } from '../errors';
 import { requireLiaison } from '../liaisons/service';
 import type { Caller } from '../policy/actor';
 import { authorize, type Target } from '../policy/policy';
-import { scopeConditions, scopeEqualities } from '../policy/scope-sql';
+import { scopeEqualities, scopeSql } from '../policy/scope-sql';
 import { contactAudit, loadPerson, personTarget, planContactChanges, validateContactChanges, writeContactChanges, type ChangedPerson, type ContactPlan, type Person } from '../people/service';
 import { optionalText, requireDate, requireNeeds, type PlaceInput } from '../people/validation';
 import { people } from '../people/tables';
@@ -272,11 +272,12 @@ export type OverdueCursor = [string, string];
 export const isOverdueCursor = (v: unknown): v is OverdueCursor =>
   Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v[0]) && /^[0-9a-f-]{36}$/.test(v[1]);
 
+/** The overdue lists' date and checked jurisdiction; `where` for the counts (the page's statement has placeholders). */
 function overdueScope(deps: Deps, caller: Caller, q: OverdueQuery) {
   const asOf = q.asOf ? requireDate('asOf', q.asOf) : todayIn(deps.config.timeZone);
-  const where = scopeConditions(caller.actor, 'report.read', agreements.villageCode, agreements.townCode, q.villageCode, q.townCode);
-  where.push(eq(agreements.status, 'ACTIVE'));
-  return { asOf, where };
+  const scope = scopeEqualities(caller.actor, 'report.read', q.villageCode, q.townCode);
+  const where = [...scopeSql(scope, agreements.villageCode, agreements.townCode), eq(agreements.status, 'ACTIVE')];
+  return { asOf, scope, where };
 }
 
 /** Which tables an overdue page reads narrowly (graphql/page-columns.ts) rather than whole. */
@@ -333,8 +334,7 @@ export async function overdueReports(
   after?: OverdueCursor,
   opts: { withPerson?: boolean; narrow?: OverdueNarrow } = {},
 ) {
-  const asOf = q.asOf ? requireDate('asOf', q.asOf) : todayIn(deps.config.timeZone);
-  const scope = scopeEqualities(caller.actor, 'report.read', q.villageCode, q.townCode);
+  const { asOf, scope } = overdueScope(deps, caller, q);
   const withPerson = !!opts.withPerson;
   const shape: OverdueShape = {
     village: scope.villageCode !== undefined,

@@ -258,7 +258,8 @@ export function figuresQuery(config: Pick<Config, 'timeZone' | 'reportGraceDays'
  * The villages of a town (or the county) in `figuresStatements` runs of consecutive codes, one statement each: on
  * PostgreSQL they run at once on the pool's connections, so one dashboard uses more than one core (a village's
  * figures need nothing of another village's). Each statement orders its villages by code, so the runs put together
- * are in order too. One run (undefined: no list, the town's villages) on PGlite, whose one connection would take
+ * are in order too. Each run reads its own snapshot: facts recorded while they run may reach one run and not another,
+ * as they may reach one request and not the next. One run (undefined: no list, the town's villages) on PGlite, whose one connection would take
  * them in turn anyway, or when there is one village or none.
  */
 export async function villageChunks(db: Db, townCode: string | null, n: number): Promise<(readonly string[] | undefined)[]> {
