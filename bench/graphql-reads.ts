@@ -2,10 +2,9 @@
 // query on the same server in the same run. Run bench/generate.ts first.
 //
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/hl_bench npx tsx bench/graphql-reads.ts [--seconds 10] [--connections 50]
-import fs from 'node:fs';
 import autocannon from 'autocannon';
 import { BENCH_PASSWORD, townCode, villageCode } from './county';
-import { benchSecretsFile, fmtRate, printTable, requireDatabaseUrl, writeResult } from './lib';
+import { benchSecretsFile, fmtRate, printTable, processTree, requireDatabaseUrl, serverCpuSeconds, writeResult } from './lib';
 import { startBenchServer } from './server';
 
 function arg(name: string, fallback: number): number {
@@ -35,21 +34,10 @@ const PERSON = `query($id: ID!) { person(id: $id) { id name idNumber phone statu
   dependants { relation ageBand } consents { kind scope } agreements { version status cadence validFrom history { action at actorRole } }
   statusReports(first: 50) { edges { node { period arrival reportedOn workStatus needs } } } reportStatus { state dueOn } } }`;
 
-/**
- * CPU seconds the server process has used (all its threads: JavaScript, GC, libuv pool), from /proc on Linux.
- * Per request, this is far less noisy on a shared machine than throughput.
- */
-function cpuSeconds(pid: number | undefined): number | undefined {
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100 on Linux)
-  } catch {
-    return undefined;
-  }
-}
-
-async function run(url: string, pid: number | undefined, s: Scenario, seconds: number, connections: number) {
-  const cpuBefore = cpuSeconds(pid);
+/** Server CPU per request (all its processes and threads, from /proc): far less noisy on a shared machine than throughput. */
+async function run(url: string, pid: number, s: Scenario, seconds: number, connections: number) {
+  const pids = processTree(pid);
+  const cpuBefore = serverCpuSeconds(pids);
   const result = await autocannon({
     url: `${url}/graphql`,
     method: 'POST',
@@ -60,8 +48,7 @@ async function run(url: string, pid: number | undefined, s: Scenario, seconds: n
     headers: { 'content-type': 'application/json', ...(s.token ? { authorization: `Bearer ${s.token}` } : {}) },
     body: JSON.stringify({ query: s.query, variables: s.variables ?? {} }),
   });
-  const cpuAfter = cpuSeconds(pid);
-  const cpuMsPerRequest = cpuBefore === undefined || cpuAfter === undefined ? null : ((cpuAfter - cpuBefore) * 1000) / result.requests.total;
+  const cpuMsPerRequest = ((serverCpuSeconds(pids) - cpuBefore) * 1000) / result.requests.total;
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuMsPerRequest, non2xx: result.non2xx, errors: result.errors };
 }
 
@@ -94,7 +81,7 @@ async function main() {
       const check = await server.gql(s.query, s.variables, s.token);
       if (check.errors) throw new Error(`${s.name}: ${JSON.stringify(check.errors)}`);
       process.stderr.write(`${s.name}: ${seconds}s at ${connections} connections...\n`);
-      const r = await run(server.url, server.process.pid, s, seconds, s.connections ?? connections);
+      const r = await run(server.url, server.process.pid!, s, seconds, s.connections ?? connections);
       if (!floor) floor = r.rps;
       rows.push({ scenario: s.name, ...r, ratio: r.rps / floor, p99Goal: s.p99Goal ?? null, ratioGoal: s.ratioGoal ?? null });
     }
@@ -105,12 +92,12 @@ async function main() {
         'x floor': r.ratio.toFixed(2),
         'p50 ms': r.p50,
         'p99 ms': r.p99,
-        'server CPU ms/req': r.cpuMsPerRequest === null ? '-' : r.cpuMsPerRequest.toFixed(2),
+        'server CPU ms/req': r.cpuMsPerRequest.toFixed(2),
         goal: [r.ratioGoal ? `>= ${r.ratioGoal} x floor` : '', r.p99Goal ? `p99 <= ${r.p99Goal} ms` : ''].filter(Boolean).join(', ') || '-',
         errors: r.non2xx + r.errors,
       })),
     );
-    console.log(`results: ${writeResult('graphql-reads', { seconds, connections, scenarios: rows })}`);
+    console.log(`results: ${writeResult('graphql-reads', { seconds, connections, serverProcesses: server.processes, scenarios: rows })}`);
   } finally {
     await server.stop();
   }

@@ -101,17 +101,40 @@ async function backends(admin: postgres.Sql, database: string): Promise<number[]
   return found.map((r) => r.pid);
 }
 
+/** A process and its descendants (a server with SERVER_PROCESSES > 1 is a primary and its workers). */
+export function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      for (const task of fs.readdirSync(`/proc/${out[i]}/task`)) {
+        const children = fs.readFileSync(`/proc/${out[i]}/task/${task}/children`, 'utf8').trim();
+        if (children) out.push(...children.split(' ').map(Number));
+      }
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** CPU seconds used by a server's processes (all their threads), from /proc. */
+export function serverCpuSeconds(pids: number[]): number {
+  return pids.reduce((sum, p) => sum + cpuSeconds(p), 0);
+}
+
 /**
- * CPU used by a server process (all its threads, and its main thread alone: the one a Node server is bound by) and
- * by its database backends between two samples (backends opened later start at 0). CPU time, unlike a rate, means
- * something on a machine other work is loading.
+ * CPU used by a server's processes (all their threads, and their main threads alone: the one a Node server is bound
+ * by) and by its database backends between two samples (backends opened later start at 0). CPU time, unlike a
+ * rate, means something on a machine other work is loading.
  */
 export async function cpuMeter(admin: postgres.Sql, pid: number, database: string) {
   const start = new Map((await backends(admin, database)).map((p) => [p, cpuSeconds(p)]));
-  const [node0, main0] = [cpuSeconds(pid), cpuSeconds(pid, pid)];
+  const pids = processTree(pid);
+  const mainThreads = () => pids.reduce((sum, p) => sum + cpuSeconds(p, p), 0);
+  const [node0, main0] = [serverCpuSeconds(pids), mainThreads()];
   return async () => {
     let pg = 0;
     for (const p of await backends(admin, database)) pg += cpuSeconds(p) - (start.get(p) ?? 0);
-    return { node: cpuSeconds(pid) - node0, nodeMain: cpuSeconds(pid, pid) - main0, pg };
+    return { node: serverCpuSeconds(pids) - node0, nodeMain: mainThreads() - main0, pg };
   };
 }

@@ -3,11 +3,13 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { benchDir } from './lib';
+import { benchDir, processTree } from './lib';
 
 export interface BenchServer {
   url: string;
   process: ChildProcess;
+  /** Processes serving requests: SERVER_PROCESSES (from the environment; 1 unless set). */
+  processes: number;
   gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<{ data?: T; errors?: unknown[] }>;
   login(username: string, password: string): Promise<string>;
   stop(): Promise<void>;
@@ -68,6 +70,7 @@ export async function startBenchServer(env: Record<string, string>): Promise<Ben
   return {
     url,
     process: child,
+    processes: Math.max(1, processTree(child.pid!).length - 1),
     gql,
     async login(username, password) {
       const r = await gql('mutation($u:String!,$p:String!){ login(username:$u,password:$p){ token } }', { u: username, p: password });

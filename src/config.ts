@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -18,6 +19,7 @@ const EnvSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(2).max(200).default(10),
+  SERVER_PROCESSES: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default(1),
   COUNTY_CODE: z.string().regex(divisionCode, 'must be a 6-digit GB/T 2260 county code').default('320324'),
   DIVISIONS_FILE: z.string().optional(),
   SECRETS_FILE: z.string().optional(),
@@ -92,6 +94,8 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
   databasePoolMax: number;
+  /** Server processes sharing the port (node:cluster; src/cluster.ts); more than one only on PostgreSQL. */
+  serverProcesses: number;
   countyCode: string;
   divisionsFile: string | undefined;
   secretsFile: string;
@@ -202,6 +206,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       `REMINDER_LEASE_SECONDS (${e.REMINDER_LEASE_SECONDS}) must be at least twice SMS_GATEWAY_TIMEOUT_MS (${e.SMS_GATEWAY_TIMEOUT_MS} ms), or a slow gateway call outlives its claim and the message is sent twice`,
     ]);
   }
+  const serverProcesses = e.SERVER_PROCESSES === 'auto' ? (e.DATABASE_URL ? os.availableParallelism() : 1) : e.SERVER_PROCESSES;
+  // PGlite is an in-process database: one process opens its folder.
+  if (serverProcesses > 1 && !e.DATABASE_URL) {
+    throw new ConfigError(['SERVER_PROCESSES: more than one server process needs DATABASE_URL (the embedded PGlite database is single-process)']);
+  }
   const dataDir = path.resolve(e.DATA_DIR);
   return {
     env: e.NODE_ENV,
@@ -212,6 +221,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     dataDir,
     databaseUrl: e.DATABASE_URL,
     databasePoolMax: e.DATABASE_POOL_MAX,
+    serverProcesses,
     countyCode: e.COUNTY_CODE,
     divisionsFile: e.DIVISIONS_FILE,
     secretsFile: e.SECRETS_FILE ?? path.join(dataDir, 'secrets.json'),

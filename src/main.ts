@@ -1,4 +1,6 @@
+import { configForProcess, isClusterPrimary, runPrimary } from './cluster';
 import { ConfigError, loadConfig } from './config';
+import { createLogger } from './logger';
 import { startServer } from './server';
 
 let config;
@@ -12,7 +14,11 @@ try {
   throw e;
 }
 
-const server = await startServer(config);
+if (isClusterPrimary(config)) {
+  process.exit(await runPrimary(config, createLogger(config.logLevel)));
+}
+
+const server = await startServer(configForProcess(config));
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     server.deps.logger.info({ signal }, 'shutting down');
