@@ -56,7 +56,15 @@ async function main() {
   const url = requireDatabaseUrl();
   const seconds = arg('seconds', 10);
   const connections = arg('connections', 50);
-  const server = await startBenchServer({ DATABASE_URL: url, SECRETS_FILE: benchSecretsFile, DATABASE_POOL_MAX: '20', ACCESS_TOKEN_TTL_SECONDS: '3600' });
+  // One server process per core unless SERVER_PROCESSES says otherwise: a deployment on PostgreSQL would use them.
+  const server = await startBenchServer({
+    DATABASE_URL: url,
+    SECRETS_FILE: benchSecretsFile,
+    DATABASE_POOL_MAX: '20',
+    ACCESS_TOKEN_TTL_SECONDS: '3600',
+    SERVER_PROCESSES: process.env.SERVER_PROCESSES ?? 'auto',
+  });
+  process.stderr.write(`server processes: ${server.processes}\n`);
   try {
     const village = villageCode(3, 7);
     const official = await server.login(`off-${village}`, BENCH_PASSWORD);
