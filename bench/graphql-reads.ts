@@ -3,8 +3,9 @@
 //
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/hl_bench npx tsx bench/graphql-reads.ts [--seconds 10] [--connections 50]
 import autocannon from 'autocannon';
+import postgres from 'postgres';
 import { BENCH_PASSWORD, townCode, villageCode } from './county';
-import { benchSecretsFile, fmtRate, printTable, processTree, requireDatabaseUrl, serverCpuSeconds, writeResult } from './lib';
+import { benchSecretsFile, cpuMeter, fmtRate, printTable, requireDatabaseUrl, writeResult } from './lib';
 import { startBenchServer } from './server';
 
 function arg(name: string, fallback: number): number {
@@ -34,10 +35,12 @@ const PERSON = `query($id: ID!) { person(id: $id) { id name idNumber phone statu
   dependants { relation ageBand } consents { kind scope } agreements { version status cadence validFrom history { action at actorRole } }
   statusReports(first: 50) { edges { node { period arrival reportedOn workStatus needs } } } reportStatus { state dueOn } } }`;
 
-/** Server CPU per request (all its processes and threads, from /proc): far less noisy on a shared machine than throughput. */
-async function run(url: string, pid: number, s: Scenario, seconds: number, connections: number) {
-  const pids = processTree(pid);
-  const cpuBefore = serverCpuSeconds(pids);
+/**
+ * CPU per request of the server (all its processes and threads) and of its PostgreSQL backends, from /proc: far
+ * less noisy on a shared machine than throughput.
+ */
+async function run(url: string, meter: () => Promise<() => Promise<{ node: number; pg: number }>>, s: Scenario, seconds: number, connections: number) {
+  const measured = await meter();
   const result = await autocannon({
     url: `${url}/graphql`,
     method: 'POST',
@@ -48,8 +51,17 @@ async function run(url: string, pid: number, s: Scenario, seconds: number, conne
     headers: { 'content-type': 'application/json', ...(s.token ? { authorization: `Bearer ${s.token}` } : {}) },
     body: JSON.stringify({ query: s.query, variables: s.variables ?? {} }),
   });
-  const cpuMsPerRequest = ((serverCpuSeconds(pids) - cpuBefore) * 1000) / result.requests.total;
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuMsPerRequest, non2xx: result.non2xx, errors: result.errors };
+  const used = await measured();
+  const perRequest = (cpuSeconds: number) => (cpuSeconds * 1000) / result.requests.total;
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpuMsPerRequest: perRequest(used.node),
+    pgCpuMsPerRequest: perRequest(used.pg),
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
 }
 
 async function main() {
@@ -65,6 +77,8 @@ async function main() {
     SERVER_PROCESSES: process.env.SERVER_PROCESSES ?? 'auto',
   });
   process.stderr.write(`server processes: ${server.processes}\n`);
+  const pgAdmin = postgres(url, { max: 1, onnotice: () => {} });
+  const database = new URL(url).pathname.slice(1);
   try {
     const village = villageCode(3, 7);
     const official = await server.login(`off-${village}`, BENCH_PASSWORD);
@@ -89,7 +103,7 @@ async function main() {
       const check = await server.gql(s.query, s.variables, s.token);
       if (check.errors) throw new Error(`${s.name}: ${JSON.stringify(check.errors)}`);
       process.stderr.write(`${s.name}: ${seconds}s at ${connections} connections...\n`);
-      const r = await run(server.url, server.process.pid!, s, seconds, s.connections ?? connections);
+      const r = await run(server.url, () => cpuMeter(pgAdmin, server.process.pid!, database), s, seconds, s.connections ?? connections);
       if (!floor) floor = r.rps;
       rows.push({ scenario: s.name, ...r, ratio: r.rps / floor, p99Goal: s.p99Goal ?? null, ratioGoal: s.ratioGoal ?? null });
     }
@@ -101,6 +115,7 @@ async function main() {
         'p50 ms': r.p50,
         'p99 ms': r.p99,
         'server CPU ms/req': r.cpuMsPerRequest.toFixed(2),
+        'PostgreSQL CPU ms/req': r.pgCpuMsPerRequest.toFixed(2),
         goal: [r.ratioGoal ? `>= ${r.ratioGoal} x floor` : '', r.p99Goal ? `p99 <= ${r.p99Goal} ms` : ''].filter(Boolean).join(', ') || '-',
         errors: r.non2xx + r.errors,
       })),
@@ -108,6 +123,7 @@ async function main() {
     console.log(`results: ${writeResult('graphql-reads', { seconds, connections, serverProcesses: server.processes, scenarios: rows })}`);
   } finally {
     await server.stop();
+    await pgAdmin.end();
   }
 }
 

@@ -118,7 +118,7 @@ export function processTree(pid: number): number[] {
 }
 
 /** CPU seconds used by a server's processes (all their threads), from /proc. */
-export function serverCpuSeconds(pids: number[]): number {
+function serverCpuSeconds(pids: number[]): number {
   return pids.reduce((sum, p) => sum + cpuSeconds(p), 0);
 }
 
