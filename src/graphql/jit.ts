@@ -18,8 +18,14 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
  *
  * Compile cost is not the client's to spend at will: a document is compiled only once it has been seen twice (Apollo
  * keeps one parsed document per query text, so the second sighting is the same object), after validation has bounded
- * its size, at most one compile per request, and at most `maxCompiled` compiled operations are kept (least recently
- * used dropped; a dropped one must be seen twice again). A document the jit cannot compile is left to Apollo for good.
+ * its size (a 500-field document compiles in 30-40 ms, the people page in 2-5 ms), at most one compile per request,
+ * and within a budget of compile time per window (100 ms a 10 s, ~1% of a core): a client sending new documents in
+ * pairs finds it spent and gets graphql-js. At most `maxCompiled` compiled operations are kept (least recently used
+ * dropped; a dropped one must be seen twice again). A document the jit cannot compile is left to Apollo for good.
+ *
+ * graphql-jit reads a field that has no resolver as a plain property (getters work), where graphql-js would also
+ * call a function found there: no model object the resolvers return has a function under a schema field's name
+ * (`count`/`villages` on connections have resolvers of their own); a lazily computed field needs a resolver.
  */
 
 export interface JitOptions {
@@ -27,6 +33,9 @@ export interface JitOptions {
   maxCompiled?: number;
   /** Sightings of an operation before it is compiled. */
   hotAfter?: number;
+  /** Milliseconds of compiling allowed per `compileWindowMs`; past it, operations wait for the next window. */
+  compileBudgetMs?: number;
+  compileWindowMs?: number;
   /** The compiler (graphql-jit's compileQuery): the tests give one that fails. */
   compile?: (schema: GraphQLSchema, document: DocumentNode, operationName?: string) => CompiledQuery | ExecutionResult;
 }
@@ -35,13 +44,15 @@ export interface JitStats {
   /** Operations compiled, and compiles that failed (those operations stay with Apollo). */
   compiled: number;
   compileFailures: number;
+  /** Compiles put off because the window's compile budget was spent. */
+  overBudget: number;
   /** Requests the jit answered alone. */
   answered: number;
   /** Requests the jit ran whose result had errors, answered again by Apollo. */
   erroredToApollo: number;
 }
 
-const stats: JitStats = { compiled: 0, compileFailures: 0, answered: 0, erroredToApollo: 0 };
+const stats: JitStats = { compiled: 0, compileFailures: 0, overBudget: 0, answered: 0, erroredToApollo: 0 };
 
 /** Counters since the process started, over every server in it (for tests and diagnostics). */
 export function jitStats(): Readonly<JitStats> {
@@ -59,6 +70,10 @@ export function jitExecution<T extends object>(options: JitOptions = {}): Apollo
   const maxCompiled = options.maxCompiled ?? 100;
   const hotAfter = options.hotAfter ?? 2;
   const compile = options.compile ?? ((schema, document, operationName) => compileQuery(schema, document, operationName));
+  const budgetMs = options.compileBudgetMs ?? 100;
+  const windowMs = options.compileWindowMs ?? 10_000;
+  let windowStart = 0;
+  let spentMs = 0;
   // Keyed by the operation's node, which lives in Apollo's cached document: an entry goes when the document does.
   const entries = new WeakMap<OperationDefinitionNode, Entry>();
   // Compiled entries, least recently used first.
@@ -74,12 +89,22 @@ export function jitExecution<T extends object>(options: JitOptions = {}): Apollo
       return entry.compiled;
     }
     if (++entry.seen < hotAfter) return undefined;
+    const started = performance.now();
+    if (started - windowStart >= windowMs) {
+      windowStart = started;
+      spentMs = 0;
+    }
+    if (spentMs >= budgetMs) {
+      stats.overBudget++;
+      return undefined;
+    }
     let compiled: CompiledQuery | ExecutionResult;
     try {
       compiled = compile(schema, document, operation.name?.value);
     } catch (e) {
       compiled = { errors: [e as never] };
     }
+    spentMs += performance.now() - started;
     if (!isCompiledQuery(compiled)) {
       stats.compileFailures++;
       entry.never = true;

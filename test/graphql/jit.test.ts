@@ -1,5 +1,6 @@
 import { ApolloServer } from '@apollo/server';
 import { GraphQLError } from 'graphql';
+import { compileQuery } from 'graphql-jit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate } from '../../src/auth/service';
 import { createContext, type GraphQLContext } from '../../src/graphql/context';
@@ -55,6 +56,7 @@ function delta(before: JitStats): JitStats {
   return {
     compiled: now.compiled - before.compiled,
     compileFailures: now.compileFailures - before.compileFailures,
+    overBudget: now.overBudget - before.overBudget,
     answered: now.answered - before.answered,
     erroredToApollo: now.erroredToApollo - before.erroredToApollo,
   };
@@ -106,7 +108,7 @@ describe('graphql-jit execution of hot queries', () => {
       expect(delta(before)).toMatchObject({ compiled: 0, answered: 0 });
       const second = await raw(t.url, query, variables(), official.token);
       const third = await raw(t.url, query, variables(), official.token);
-      expect(delta(before)).toEqual({ compiled: 1, compileFailures: 0, answered: 2, erroredToApollo: 0 });
+      expect(delta(before)).toEqual({ compiled: 1, compileFailures: 0, overBudget: 0, answered: 2, erroredToApollo: 0 });
       expect(first).toBe(asOff);
       expect(second).toBe(asOff);
       expect(third).toBe(asOff);
@@ -117,7 +119,7 @@ describe('graphql-jit execution of hot queries', () => {
     const { query, variables } = QUERIES['people page with agreement and last report']!;
     const before = jitStats();
     for (let i = 0; i < 3; i++) await raw(off.url, query, variables(), official.token);
-    expect(delta(before)).toEqual({ compiled: 0, compileFailures: 0, answered: 0, erroredToApollo: 0 });
+    expect(delta(before)).toEqual({ compiled: 0, compileFailures: 0, overBudget: 0, answered: 0, erroredToApollo: 0 });
   });
 
   it('gives a refused field the same formatted error and exactly one DENIED audit row a request, as without jit', async () => {
@@ -139,9 +141,9 @@ describe('graphql-jit execution of hot queries', () => {
     }
     // Compiled on its second sighting; then twice the jit's answer had the error and Apollo answered instead.
     expect(seen).toEqual([
-      { compiled: 0, compileFailures: 0, answered: 0, erroredToApollo: 0 },
-      { compiled: 1, compileFailures: 0, answered: 0, erroredToApollo: 1 },
-      { compiled: 0, compileFailures: 0, answered: 0, erroredToApollo: 1 },
+      { compiled: 0, compileFailures: 0, overBudget: 0, answered: 0, erroredToApollo: 0 },
+      { compiled: 1, compileFailures: 0, overBudget: 0, answered: 0, erroredToApollo: 1 },
+      { compiled: 0, compileFailures: 0, overBudget: 0, answered: 0, erroredToApollo: 1 },
     ]);
   });
 
@@ -153,7 +155,7 @@ describe('graphql-jit execution of hot queries', () => {
       expect(r.errors).toBeUndefined();
       expect(r.data?.updatePerson.employer).toBe(`厂${i}`);
     }
-    expect(delta(before)).toEqual({ compiled: 0, compileFailures: 0, answered: 0, erroredToApollo: 0 });
+    expect(delta(before)).toEqual({ compiled: 0, compileFailures: 0, overBudget: 0, answered: 0, erroredToApollo: 0 });
   });
 
   it('leaves a query with an unknown operation name to Apollo, which reports it', async () => {
@@ -170,17 +172,25 @@ describe('graphql-jit execution of hot queries', () => {
     }
     expect(answers[2]).toEqual(answers[0]);
     expect((answers[0] as any).errors[0].extensions.code).toBe('OPERATION_RESOLUTION_FAILURE');
-    expect(delta(before)).toEqual({ compiled: 0, compileFailures: 0, answered: 0, erroredToApollo: 0 });
+    expect(delta(before)).toEqual({ compiled: 0, compileFailures: 0, overBudget: 0, answered: 0, erroredToApollo: 0 });
   });
 });
 
 describe('a document the jit cannot compile', () => {
   // Apollo with the server's schema, resolvers and formatting-free defaults, and a compiler that fails as graphql-jit
   // does for what it does not support (an error result) or by throwing.
-  async function apolloWith(compile: NonNullable<JitOptions['compile']>) {
-    const apollo = new ApolloServer<GraphQLContext>({ typeDefs: loadTypeDefs(), resolvers, plugins: [jitExecution<GraphQLContext>({ compile })] });
+  async function apolloWith(options: JitOptions) {
+    const apollo = new ApolloServer<GraphQLContext>({ typeDefs: loadTypeDefs(), resolvers, plugins: [jitExecution<GraphQLContext>(options)] });
     await apollo.start();
     return apollo;
+  }
+  async function runner(apollo: ApolloServer<GraphQLContext>) {
+    const actor = await authenticate(t.server.deps, official.token);
+    return async (query: string) => {
+      const contextValue = createContext(t.server.deps, { actor, ip: '127.0.0.1', requestId: 'jit-test' });
+      const r = await apollo.executeOperation({ query, variables: { id: personId } }, { contextValue });
+      return JSON.stringify(r.body);
+    };
   }
 
   for (const [how, compile] of [
@@ -194,27 +204,50 @@ describe('a document the jit cannot compile', () => {
   ] as const) {
     it(`is executed by Apollo, every time, when the compiler ${how}`, async () => {
       let compiles = 0;
-      const apollo = await apolloWith((() => {
-        compiles++;
-        return compile();
-      }) as never);
+      const apollo = await apolloWith({
+        compile: (() => {
+          compiles++;
+          return compile();
+        }) as never,
+      });
       try {
-        const actor = await authenticate(t.server.deps, official.token);
-        const run = async () => {
-          const contextValue = createContext(t.server.deps, { actor, ip: '127.0.0.1', requestId: 'jit-test' });
-          const r = await apollo.executeOperation({ query: `query($id: ID!) { person(id: $id) { name activeAgreement { cadence } } }`, variables: { id: personId } }, { contextValue });
-          return JSON.stringify(r.body);
-        };
+        const execute = await runner(apollo);
+        const run = () => execute(`query($id: ID!) { person(id: $id) { name activeAgreement { cadence } } }`);
         const before = jitStats();
         const answers = [await run(), await run(), await run(), await run()];
         expect(answers[0]).toMatch(/"data":\{"person":\{"name":"人\d\d","activeAgreement":\{"cadence":"QUARTERLY"\}\}\}/);
         expect(new Set(answers).size).toBe(1);
         // Tried once, on the second sighting, and never again.
         expect(compiles).toBe(1);
-        expect(delta(before)).toEqual({ compiled: 0, compileFailures: 1, answered: 0, erroredToApollo: 0 });
+        expect(delta(before)).toEqual({ compiled: 0, compileFailures: 1, overBudget: 0, answered: 0, erroredToApollo: 0 });
       } finally {
         await apollo.stop();
       }
     });
   }
+
+  it('waits for the next window once the compile budget is spent, answered by Apollo meanwhile', async () => {
+    // A compiler that takes 5 ms, and a budget of 1 ms a minute: the first compile goes through and spends it.
+    const slowCompile: NonNullable<JitOptions['compile']> = (schema, document, name) => {
+      const until = performance.now() + 5;
+      while (performance.now() < until);
+      return compileQuery(schema, document, name);
+    };
+    const apollo = await apolloWith({ compile: slowCompile, compileBudgetMs: 1, compileWindowMs: 60_000 });
+    try {
+      const execute = await runner(apollo);
+      const a = `query($id: ID!) { person(id: $id) { name } }`;
+      const b = `query($id: ID!) { person(id: $id) { name status } }`;
+      const before = jitStats();
+      const answersA = [await execute(a), await execute(a), await execute(a)];
+      expect(delta(before)).toMatchObject({ compiled: 1, overBudget: 0, answered: 2 });
+      const answersB = [await execute(b), await execute(b), await execute(b)];
+      expect(delta(before)).toMatchObject({ compiled: 1, overBudget: 2, answered: 2 });
+      expect(new Set(answersA).size).toBe(1);
+      expect(new Set(answersB).size).toBe(1);
+      expect(answersB[0]).toMatch(/"person":\{"name":"[^"]+","status":"AWAY"\}/);
+    } finally {
+      await apollo.stop();
+    }
+  });
 });
