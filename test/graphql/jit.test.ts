@@ -147,6 +147,16 @@ describe('graphql-jit execution of hot queries', () => {
     ]);
   });
 
+  it('leaves bad variables of a hot query to Apollo, which answers as without jit', async () => {
+    const query = `query($id: ID!) { person(id: $id) { name } }`;
+    const asOff = await raw(off.url, query, { id: ['not', 'an', 'id'] }, official.token);
+    expect(asOff).toMatch(/^400 \{"errors":\[\{"message":"Variable \\"\$id\\" got invalid value/);
+    await raw(t.url, query, { id: personId }, official.token);
+    const before = jitStats();
+    for (let i = 0; i < 2; i++) expect(await raw(t.url, query, { id: ['not', 'an', 'id'] }, official.token)).toBe(asOff);
+    expect(delta(before)).toMatchObject({ compiled: 1, answered: 0, erroredToApollo: 2 });
+  });
+
   it('never executes a mutation', async () => {
     const mutation = `mutation($id: ID!, $input: UpdatePersonInput!) { updatePerson(id: $id, input: $input) { id employer } }`;
     const before = jitStats();
