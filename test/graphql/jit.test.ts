@@ -186,9 +186,10 @@ describe('graphql-jit execution of hot queries', () => {
   });
 });
 
-describe('a document the jit cannot compile', () => {
-  // Apollo with the server's schema, resolvers and formatting-free defaults, and a compiler that fails as graphql-jit
-  // does for what it does not support (an error result) or by throwing.
+describe('compiling', () => {
+  // Apollo with the server's schema and resolvers (Apollo's default formatting) and the plugin with options of the
+  // test's: a compiler that fails as graphql-jit does for what it does not support (an error result) or by throwing,
+  // a small cache, a small compile budget.
   async function apolloWith(options: JitOptions) {
     const apollo = new ApolloServer<GraphQLContext>({ typeDefs: loadTypeDefs(), resolvers, plugins: [jitExecution<GraphQLContext>(options)] });
     await apollo.start();
@@ -212,7 +213,7 @@ describe('a document the jit cannot compile', () => {
       },
     ],
   ] as const) {
-    it(`is executed by Apollo, every time, when the compiler ${how}`, async () => {
+    it(`leaves a document to Apollo, every time, when the compiler ${how}`, async () => {
       let compiles = 0;
       const apollo = await apolloWith({
         compile: (() => {
@@ -235,6 +236,27 @@ describe('a document the jit cannot compile', () => {
       }
     });
   }
+
+  it('keeps at most maxCompiled compiled operations, dropping the least recently used', async () => {
+    const apollo = await apolloWith({ maxCompiled: 1 });
+    try {
+      const execute = await runner(apollo);
+      const a = `query($id: ID!) { person(id: $id) { id } }`;
+      const b = `query($id: ID!) { person(id: $id) { id name } }`;
+      const before = jitStats();
+      for (const q of [a, a, a]) await execute(q);
+      expect(delta(before)).toMatchObject({ compiled: 1, answered: 2 });
+      for (const q of [b, b]) await execute(q); // b compiled, a dropped
+      expect(delta(before)).toMatchObject({ compiled: 2, answered: 3 });
+      await execute(a); // seen anew: Apollo
+      expect(delta(before)).toMatchObject({ compiled: 2, answered: 3 });
+      await execute(a); // hot again: compiled again, b dropped
+      await execute(b);
+      expect(delta(before)).toMatchObject({ compiled: 3, answered: 4 });
+    } finally {
+      await apollo.stop();
+    }
+  });
 
   it('waits for the next window once the compile budget is spent, answered by Apollo meanwhile', async () => {
     // A compiler that takes 5 ms, and a budget of 1 ms a minute: the first compile goes through and spends it.
