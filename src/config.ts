@@ -38,6 +38,7 @@ const EnvSchema = z.object({
     .default('false'),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
   GRAPHQL_MAX_FIELDS: z.coerce.number().int().min(10).max(100_000).default(500),
+  GRAPHQL_JIT: boolish.default(true),
   TIME_ZONE: z
     .string()
     .refine((tz) => Intl.supportedValuesOf('timeZone').includes(tz) || tz === 'UTC', 'unknown IANA time zone')
@@ -110,6 +111,8 @@ export interface Config {
   graphqlMaxDepth: number;
   /** Most fields one operation may ask for, fragments expanded and aliases counted apart. */
   graphqlMaxFields: number;
+  /** Execute hot query operations with graphql-jit (src/graphql/jit.ts). */
+  graphqlJit: boolean;
   timeZone: string;
   /** Days after a period's end before its report counts as overdue. */
   reportGraceDays: number;
@@ -234,6 +237,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     trustProxy: e.TRUST_PROXY === 'false' ? false : /^\d+$/.test(e.TRUST_PROXY) ? Number(e.TRUST_PROXY) : e.TRUST_PROXY.split(',').map((a) => a.trim()),
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
     graphqlMaxFields: e.GRAPHQL_MAX_FIELDS,
+    graphqlJit: e.GRAPHQL_JIT,
     timeZone: e.TIME_ZONE,
     reportGraceDays: e.REPORT_GRACE_DAYS,
     figuresStatements: e.FIGURES_STATEMENTS,

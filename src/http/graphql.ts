@@ -10,6 +10,7 @@ import { authenticate } from '../auth/service';
 import type { Deps } from '../deps';
 import { AppError } from '../errors';
 import { createContext, type GraphQLContext } from '../graphql/context';
+import { jitExecution } from '../graphql/jit';
 import { sizeLimit } from '../graphql/size-limit';
 import { textGuard } from '../graphql/text-guard';
 import { resolvers } from '../graphql/resolvers';
@@ -86,6 +87,8 @@ export function createApollo(deps: Deps, httpServer: http.Server): ApolloServer<
       ...(config.isProduction ? [ApolloServerPluginLandingPageDisabled()] : []),
       auditDenials(deps),
       textGuard<GraphQLContext>(),
+      // Last: its responseForOperation runs after every plugin's didResolveOperation, and errors go back to Apollo.
+      ...(config.graphqlJit ? [jitExecution<GraphQLContext>()] : []),
     ],
     formatError: (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
       const original = appErrorIn(error) ?? unwrapResolverError(error);
