@@ -1,4 +1,4 @@
-import { and, asc, or, sql } from 'drizzle-orm';
+import { and, asc, getTableColumns, or, sql } from 'drizzle-orm';
 import { isActiveAgreementOf, type Agreement } from '../agreements/service';
 import { agreements } from '../agreements/tables';
 import { preparedShape, type Db } from '../db/client';
@@ -7,7 +7,7 @@ import { AGREEMENT_PAGE_COLUMNS, PERSON_PAGE_COLUMNS, REPORT_PAGE_COLUMNS } from
 import { mapRowsByLayout } from '../db/map-rows';
 import type { Deps } from '../deps';
 import type { Caller } from '../policy/actor';
-import { isLastReportOf, type StatusReport } from '../reports/service';
+import { lastReportOfRow, type StatusReport } from '../reports/service';
 import { statusReports } from '../reports/tables';
 import { peopleConditions, peopleConditionsShape, peopleWhere, type PeopleConditions, type PeopleCursor, type PeopleFilter, type Person } from './service';
 import { people } from './tables';
@@ -49,17 +49,19 @@ const nameC = sql`${people.name} collate "C"`;
 /** The page statement of a shape, with placeholders for its values (built once per shape, see listPeople). */
 function pageStatement(db: Db, s: PageShape, name: string) {
   const value = (v: string) => sql.placeholder(v);
+  const reportColumns = Object.keys(s.narrow.lastReport ? REPORT_PAGE_COLUMNS.columns : getTableColumns(statusReports)) as (keyof StatusReport)[];
+  const last = s.related.lastReport ? lastReportOfRow(db, people.id, reportColumns) : undefined;
   let q = db
     .select({
       person: s.narrow.person ? PERSON_PAGE_COLUMNS.columns : people,
       ...(s.related.activeAgreement ? { activeAgreement: s.narrow.activeAgreement ? AGREEMENT_PAGE_COLUMNS.columns : agreements } : {}),
-      ...(s.related.lastReport ? { lastReport: s.narrow.lastReport ? REPORT_PAGE_COLUMNS.columns : statusReports } : {}),
+      ...(last ? { lastReport: last._.selectedFields } : {}),
     })
     .from(people)
     .$dynamic();
   // (the joins make those fields nullable, which the row type below says)
   if (s.related.activeAgreement) q = q.leftJoin(agreements, isActiveAgreementOf(people.id)) as unknown as typeof q;
-  if (s.related.lastReport) q = q.leftJoin(statusReports, isLastReportOf(db, people.id)) as unknown as typeof q;
+  if (last) q = q.leftJoinLateral(last, sql`true`) as unknown as typeof q;
   const after = s.after ? or(sql`${nameC} > ${value('afterName')}`, and(sql`${nameC} = ${value('afterName')}`, sql`${people.id} > ${value('afterId')}`)) : undefined;
   return mapRowsByLayout(
     q

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -53,6 +53,15 @@ function children(pid: number): number[] {
   return out;
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -78,15 +87,17 @@ describe.runIf(engine === 'postgres')('several server processes on one PostgreSQ
 
   it('share the port, replace a process that dies, and all stop on SIGTERM', { timeout: 120_000 }, async () => {
     const db = await openTestDatabase();
+    let primary: ChildProcess | undefined;
     try {
       const port = await freePort();
       // A fresh secrets file: the primary creates it once, before the processes start (they would race for it).
       const secretsFile = path.join(dataDir, 'secrets.json');
-      const primary = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      primary = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
         env: { ...process.env, DATABASE_URL: db.url, SERVER_PROCESSES: '2', PORT: String(port), SECRETS_FILE: secretsFile, LOG_LEVEL: 'silent', NODE_ENV: 'development', REMINDERS_ENABLED: 'false' },
         stdio: 'inherit',
       });
-      const exited = new Promise<number | null>((resolve) => primary.once('exit', (code) => resolve(code)));
+      const pid = primary.pid!;
+      const exited = new Promise<number | null>((resolve) => primary!.once('exit', (code) => resolve(code)));
       const url = `http://127.0.0.1:${port}`;
       const answers = async (): Promise<any> => {
         const r = await fetch(`${url}/graphql`, {
@@ -99,26 +110,48 @@ describe.runIf(engine === 'postgres')('several server processes on one PostgreSQ
         return r.json();
       };
       await until('readiness', () => fetch(`${url}/readyz`).then((r) => (r.ok ? true : undefined), () => undefined));
-      const first = await until('two server processes', () => (children(primary.pid!).length === 2 ? children(primary.pid!) : undefined));
+      const first = await until('two server processes', () => (children(pid).length === 2 ? children(pid) : undefined));
       expect(fs.statSync(secretsFile).mode & 0o777).toBe(0o600);
       // node:cluster hands connections to the processes in turn: each of these is a new connection.
       for (let i = 0; i < 6; i++) expect(await answers()).toEqual({ data: { serverInfo: { countyCode: '320324' } } });
 
       process.kill(first[0]!, 'SIGKILL');
       const replaced = await until('a replacement process', () => {
-        const now = children(primary.pid!);
+        const now = children(pid);
         return now.length === 2 && !now.includes(first[0]!) ? now : undefined;
       });
       expect(replaced).toContain(first[1]);
       // With the other first process gone too, only the replacement can answer.
       process.kill(first[1]!, 'SIGKILL');
       await until('the replacement to answer alone', async () => ((await answers().catch(() => null))?.data?.serverInfo?.countyCode === '320324' ? true : undefined));
-      const last = await until('two processes again', () => (children(primary.pid!).length === 2 ? children(primary.pid!) : undefined));
+      const last = await until('two processes again', () => (children(pid).length === 2 ? children(pid) : undefined));
 
       primary.kill('SIGTERM');
       expect(await exited).toBe(0);
-      for (const pid of last) expect(() => process.kill(pid, 0)).toThrow();
+      for (const pid of last) expect(alive(pid)).toBe(false);
     } finally {
+      primary?.kill('SIGKILL');
+      await db.close();
+    }
+  });
+
+  // node:cluster's own rule (a process whose primary has gone exits at once); checked, since nothing here must outlive it
+  it('stop when their primary is killed', { timeout: 90_000 }, async () => {
+    const db = await openTestDatabase();
+    let primary: ChildProcess | undefined;
+    try {
+      const port = await freePort();
+      primary = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+        env: { ...process.env, DATABASE_URL: db.url, SERVER_PROCESSES: '2', PORT: String(port), SECRETS_FILE: path.join(dataDir, 'secrets-2.json'), LOG_LEVEL: 'silent', NODE_ENV: 'development', REMINDERS_ENABLED: 'false' },
+        stdio: 'inherit',
+      });
+      const pid = primary.pid!;
+      const workers = await until('two server processes', () => (children(pid).length === 2 ? children(pid) : undefined), 60_000);
+      await until('readiness', () => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => (r.ok ? true : undefined), () => undefined));
+      primary.kill('SIGKILL');
+      await until('the server processes to stop', () => (workers.every((w) => !alive(w)) ? true : undefined), 20_000);
+    } finally {
+      primary?.kill('SIGKILL');
       await db.close();
     }
   });
