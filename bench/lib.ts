@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import type postgres from 'postgres';
 
 export const benchDir = path.dirname(fileURLToPath(import.meta.url));
-export const resultsDir = path.join(benchDir, 'results');
+/** bench/results, or BENCH_RESULTS_DIR (the benchmarks' own tests write elsewhere). */
+export const resultsDir = process.env.BENCH_RESULTS_DIR ?? path.join(benchDir, 'results');
 fs.mkdirSync(resultsDir, { recursive: true });
 
 /** Keys for the benchmark database: generated once, kept out of git with the results. */
