@@ -24,7 +24,19 @@ export async function freePort(): Promise<number> {
   });
 }
 
-let built = false;
+let bundle: string | undefined;
+
+/**
+ * The bundle `npm start` runs (its build script), built once per benchmark run into a folder of the run's own under
+ * dist/ (the tests build dist/ itself at the same time); removed when the run ends.
+ */
+function buildBundle(): string {
+  const root = path.join(benchDir, '..');
+  const outdir = path.join('dist', `bench-${process.pid}`);
+  execFileSync('npm', ['run', '-s', 'build', '--', `--outdir=${outdir}`], { cwd: root, stdio: 'inherit' });
+  process.once('exit', () => fs.rmSync(path.join(root, outdir), { recursive: true, force: true }));
+  return path.join(root, outdir, 'main.js');
+}
 
 /** The Node flags `npm start` gives the server (package.json's start script), so a benchmark runs what ships. */
 function startFlags(): string[] {
@@ -36,15 +48,12 @@ function startFlags(): string[] {
 
 /** Runs the server as `npm start` does: from the bundle in dist/, built once per benchmark run. */
 export async function startBenchServer(env: Record<string, string>): Promise<BenchServer> {
-  if (!built) {
-    execFileSync('npm', ['run', '-s', 'build'], { cwd: path.join(benchDir, '..'), stdio: 'inherit' });
-    built = true;
-  }
+  bundle ??= buildBundle();
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const url = `http://127.0.0.1:${port}`;
   // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server under load.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...startFlags(), ...nodeArgs, path.join(benchDir, '../dist/main.js')], {
+  const child = spawn(process.execPath, [...startFlags(), ...nodeArgs, bundle], {
     env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -10,11 +10,11 @@ import { Secrets } from '../../src/secrets';
 import { engine, openTestDatabase } from '../helpers/db';
 
 // The benchmarks run against real PostgreSQL only (bench/lib.ts refuses otherwise), so this is PostgreSQL's alone.
-describe.runIf(engine === 'postgres')('the benchmark county generator (bench/generate.ts)', () => {
+describe.runIf(engine === 'postgres')('the benchmarks', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hl-bench-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('loads a county of valid people, one agreement each, mixed cadences, one in ten overdue; a rerun adds nothing', { timeout: 180_000 }, async () => {
+  it('loads a county of valid people, one agreement each, mixed cadences, one in ten overdue; a rerun adds nothing; the load scripts run on it', { timeout: 180_000 }, async () => {
     const db = await openTestDatabase();
     const sql = postgres(db.url!, { max: 1, onnotice: () => {} });
     try {
@@ -55,6 +55,29 @@ describe.runIf(engine === 'postgres')('the benchmark county generator (bench/gen
 
       const again = generate();
       expect(again).toMatchObject({ loadedVillages: 0, people: 3000, agreements: 3000, reports: first.reports, partners: 50, associations: 100, members: first.members });
+
+      // The load scripts run on it (briefly): every scenario answered, every record accepted.
+      const bench = (script: string, ...args: string[]) => {
+        const r = spawnSync(process.execPath, ['--import', 'tsx', `bench/${script}.ts`, ...args], {
+          env: { ...process.env, DATABASE_URL: db.url, BENCH_RESULTS_DIR: dir, SERVER_PROCESSES: '2' },
+          encoding: 'utf8',
+        });
+        expect(r.status, r.stderr).toBe(0);
+        return JSON.parse(fs.readFileSync(path.join(dir, `${script}.json`), 'utf8'));
+      };
+      const reads = bench('graphql-reads', '--seconds', '1', '--connections', '2');
+      expect(reads.serverProcesses).toBe(2);
+      expect(reads.scenarios.map((x: { scenario: string }) => x.scenario)).toHaveLength(7);
+      for (const x of reads.scenarios) {
+        expect(x.non2xx + x.errors, x.scenario).toBe(0);
+        expect(x.rps, x.scenario).toBeGreaterThan(0);
+        expect(x.cpuMsPerRequest, x.scenario).toBeGreaterThan(0);
+      }
+      const ingest = bench('exchange-ingest', '--records', '400', '--batch', '100', '--parallel', '2', '--offset', '0');
+      expect(ingest.statuses).toEqual({ ACCEPTED: 400 });
+      expect(ingest.ingestOverVerify).toBeGreaterThan(0);
+      const [stored] = await sql<{ n: number }[]>`select count(*)::int as n from exchange_inbound_records where state = 'APPLIED'`;
+      expect(stored!.n).toBe(400);
     } finally {
       await sql.end();
       await db.close();
