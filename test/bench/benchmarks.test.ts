@@ -84,3 +84,20 @@ describe.runIf(engine === 'postgres')('the benchmarks', () => {
     }
   });
 });
+
+describe('the cold-start benchmark (bench/cold-start.ts, PGlite)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hl-bench-cold-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('starts the bundle on a new PGlite folder and reports its time to ready and its memory', { timeout: 120_000 }, () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/cold-start.ts', '--runs', '1'], {
+      env: { ...process.env, DATABASE_URL: '', BENCH_RESULTS_DIR: dir },
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(fs.readFileSync(path.join(dir, 'cold-start.json'), 'utf8'));
+    expect(result.runs).toHaveLength(1);
+    expect(result.medianReadyMs).toBeGreaterThan(0);
+    expect(result.medianPeakRssMiB).toBeGreaterThan(0);
+  });
+});
