@@ -162,7 +162,6 @@ async function main() {
       agreements += line([agreementId, personId, 1, 'ACTIVE', village, townCode(t), official, OFFICIAL_ITEMS, PERSON_ITEMS, cadence, validFrom, `{${dest}}`, signedAt, 'PAPER', signedAt, 'PAPER', signedAt, due?.period.label, due?.period.start, due?.dueOn, last?.label, last ? addDays(last.end, 0) : null]);
       consents += line([personId, 'AGREEMENT', '', 'PAPER', validFrom]) + line([personId, 'PARTNER_SHARING', dest, 'PAPER', validFrom]);
     }
-    const t0 = Date.now();
     await sql.begin(async (tx) => {
       const copy = async (statement: ReturnType<typeof tx.unsafe>, data: string) => {
         const c0 = Date.now();

@@ -1,4 +1,4 @@
-import { and, asc, eq, exists, gt, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, exists, isNull, sql, type SQL } from 'drizzle-orm';
 import { agreements } from '../agreements/tables';
 import { appendAudit, auditStandalone, type AuditEvent } from '../audit/service';
 import { todayIn } from '../calendar';
