@@ -39,7 +39,7 @@ const PERSON = `query($id: ID!) { person(id: $id) { id name idNumber phone statu
  * CPU per request of the server (all its processes and threads) and of its PostgreSQL backends, from /proc: far
  * less noisy on a shared machine than throughput.
  */
-async function run(url: string, meter: () => Promise<() => Promise<{ node: number; pg: number }>>, s: Scenario, seconds: number, connections: number) {
+async function run(url: string, meter: () => ReturnType<typeof cpuMeter>, s: Scenario, seconds: number, connections: number) {
   const measured = await meter();
   const result = await autocannon({
     url: `${url}/graphql`,

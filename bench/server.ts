@@ -8,7 +8,7 @@ import { benchDir, processTree } from './lib';
 export interface BenchServer {
   url: string;
   process: ChildProcess;
-  /** Processes serving requests: SERVER_PROCESSES (from the environment; 1 unless set). */
+  /** Processes serving requests, counted from the server's process tree (SERVER_PROCESSES' workers, or the one). */
   processes: number;
   gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<{ data?: T; errors?: unknown[] }>;
   login(username: string, password: string): Promise<string>;
@@ -46,7 +46,7 @@ function startFlags(): string[] {
   return rest.slice(0, -1);
 }
 
-/** Runs the server as `npm start` does: from the bundle in dist/, built once per benchmark run. */
+/** Runs the server as `npm start` does: from the bundle (buildBundle), with its Node flags. */
 export async function startBenchServer(env: Record<string, string>): Promise<BenchServer> {
   bundle ??= buildBundle();
   const port = env.PORT ? Number(env.PORT) : await freePort();

@@ -135,6 +135,26 @@ describe.runIf(engine === 'postgres')('several server processes on one PostgreSQ
     }
   });
 
+  it('give up, exit 1, when the processes keep failing as they start (here: the port is taken)', { timeout: 90_000 }, async () => {
+    const db = await openTestDatabase();
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', () => resolve()));
+    let primary: ChildProcess | undefined;
+    try {
+      const port = (taken.address() as net.AddressInfo).port;
+      primary = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+        env: { ...process.env, DATABASE_URL: db.url, SERVER_PROCESSES: '2', PORT: String(port), SECRETS_FILE: path.join(dataDir, 'secrets-3.json'), LOG_LEVEL: 'silent', NODE_ENV: 'development', REMINDERS_ENABLED: 'false' },
+        stdio: 'inherit',
+      });
+      const code = await new Promise<number | null>((resolve) => primary!.once('exit', (c) => resolve(c)));
+      expect(code).toBe(1);
+    } finally {
+      primary?.kill('SIGKILL');
+      taken.close();
+      await db.close();
+    }
+  });
+
   // node:cluster's own rule (a process whose primary has gone exits at once); checked, since nothing here must outlive it
   it('stop when their primary is killed', { timeout: 90_000 }, async () => {
     const db = await openTestDatabase();
