@@ -43,6 +43,15 @@ export async function recordedAt(db: Db, table: keyof typeof RECORDED, column: s
   await db.execute(sql`update ${sql.identifier(table)} set ${sql.identifier(column)} = ${instant}::timestamptz where id = ${id}`);
 }
 
+/** A row, and the day it was recorded (at 10:00 in the county's time). */
+export type RecordedOn = [table: keyof typeof RECORDED, column: string, id: string, day: string];
+
+/** recordedOnPinnedDay, then each listed row recorded on its own day instead. */
+export async function pinHistory(db: Db, timeZone: string, recorded: readonly RecordedOn[]): Promise<void> {
+  await recordedOnPinnedDay(db, timeZone);
+  for (const [table, column, id, day] of recorded) await recordedAt(db, table, column, id, `${day}T10:00:00+08:00`);
+}
+
 /**
  * Seeds an inquiry's past: issued and recorded at `instant` (its history so far happened then too) and due on `dueOn`.
  * Partners cannot send an inquiry already past due, so tests of overdue figures move one back in time.

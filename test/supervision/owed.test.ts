@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PINNED_DAY, recordedAt, recordedOnPinnedDay } from '../helpers/history';
+import { PINNED_DAY, pinHistory, type RecordedOn } from '../helpers/history';
 import { activeAgreement, register, sign, SUBMIT } from '../helpers/registry';
 import { SEED, startTestServer, type TestServer } from '../helpers/server';
 
@@ -16,7 +16,7 @@ const L = SEED.villageLiyushan;
 const D = '320324101203';
 /** The core's next due period of each case's current version, as stored when it was signed and reported. */
 const coreNextDue: Record<string, string | null> = {};
-const recorded: [string, string, string][] = [];
+const recorded: RecordedOn[] = [];
 
 const DASHBOARD = `query($p: String!, $asOf: Date) { supervisionDashboard(townCode: "${SEED.townWangji}", period: $p, asOf: $asOf) {
   villages { village { code } activeAgreements reportsDue reportsOnTime reportsOverdue } } }`;
@@ -32,14 +32,14 @@ async function newVersion(token: string, action: 'amendAgreement' | 'renewAgreem
 
 /** Dates a version's activation and the end of the one it replaced back to `day` (10:00 county time). */
 function activatedOn(id: string, replaced: string | null, day: string) {
-  recorded.push(['agreements', 'activated_at', `${id}|${day}`]);
-  if (replaced) recorded.push(['agreements', 'ended_at', `${replaced}|${day}`]);
+  recorded.push(['agreements', 'activated_at', id, day]);
+  if (replaced) recorded.push(['agreements', 'ended_at', replaced, day]);
 }
 
 async function report(token: string, personId: string, period: string, reportedOn: string) {
   const r = await t.gql(SUBMIT, { input: { personId, period, arrival: 'PHONE', reportedOn } }, token);
   if (r.errors) throw new Error(JSON.stringify(r.errors));
-  recorded.push(['status_reports', 'created_at', `${r.data!.submitStatusReport.id}|${reportedOn}`]);
+  recorded.push(['status_reports', 'created_at', r.data!.submitStatusReport.id, reportedOn]);
 }
 
 /** Q1 and Q2 reported on time by everyone, so the core's next due period is the first one the cases differ on. */
@@ -81,7 +81,7 @@ beforeAll(async () => {
   if (home.errors) throw new Error(JSON.stringify(home.errors));
   activatedOn(e1, null, '2026-01-05');
   activatedOn(e2, e1, '2026-09-20');
-  recorded.push(['agreements', 'ended_at', `${e2}|2026-09-25`]);
+  recorded.push(['agreements', 'ended_at', e2, '2026-09-25']);
 
   // 鲤鱼山村: quarterly for 2026-01-01..09-30, renewed from 10-01 and signed on 09-20, before the term ended.
   // Core: v1 owes Q3 (its term ends 09-30, the day before v2 starts); not reported: overdue. Old rule: v1 was
@@ -110,11 +110,7 @@ beforeAll(async () => {
   activatedOn(c3, c2, '2026-09-20');
   coreNextDue.D = await nextDueOf(c3);
 
-  await recordedOnPinnedDay(t.server.deps.db, t.config.timeZone);
-  for (const [table, column, idDay] of recorded) {
-    const [id, day] = idDay.split('|') as [string, string];
-    await recordedAt(t.server.deps.db, table as 'agreements', column, id, `${day}T10:00:00+08:00`);
-  }
+  await pinHistory(t.server.deps.db, t.config.timeZone, recorded);
 });
 afterAll(async () => {
   await t.close();

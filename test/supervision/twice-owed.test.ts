@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PINNED_DAY, recordedAt, recordedOnPinnedDay } from '../helpers/history';
+import { PINNED_DAY, pinHistory, type RecordedOn } from '../helpers/history';
 import { activeAgreement, register, sign, SUBMIT } from '../helpers/registry';
 import { SEED, startTestServer, type TestServer } from '../helpers/server';
 
@@ -14,7 +14,7 @@ let t: TestServer;
 const W = SEED.villageWangji;
 const L = SEED.villageLiyushan;
 const D = '320324101203';
-const recorded: [string, string, string, string][] = [];
+const recorded: RecordedOn[] = [];
 
 const DASHBOARD = `query($p: String!, $asOf: Date) { supervisionDashboard(townCode: "${SEED.townWangji}", period: $p, asOf: $asOf) {
   villages { village { code } activeAgreements reportsDue reportsOnTime reportsOverdue } totals { reportsDue reportsOnTime } } }`;
@@ -40,8 +40,7 @@ beforeAll(async () => {
   t = await startTestServer({ REPORT_GRACE_DAYS: '15' });
   await amendedFromMidQ3(W, true);
   await amendedFromMidQ3(L, false);
-  await recordedOnPinnedDay(t.server.deps.db, t.config.timeZone);
-  for (const [table, column, id, day] of recorded) await recordedAt(t.server.deps.db, table as 'agreements', column, id, `${day}T10:00:00+08:00`);
+  await pinHistory(t.server.deps.db, t.config.timeZone, recorded);
 });
 afterAll(async () => {
   await t.close();
